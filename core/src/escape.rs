@@ -1,0 +1,92 @@
+//! Typed escapers for the text formats core writes. Each is tested against the real interpreter
+//! (`dash` for shell words, `nix-instantiate --eval` for Nix strings) in `cli/tests`.
+
+use std::fmt;
+
+/// A string written as one POSIX shell word: single-quoted, with `'` written as `'\''`.
+#[derive(Debug, Clone, Copy)]
+pub struct ShellWord<'a>(pub &'a str);
+
+impl fmt::Display for ShellWord<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0;
+        // Words made only of characters the shell never treats specially are written bare, for readability.
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./-_".contains(&b)) {
+            return f.write_str(s);
+        }
+        f.write_str("'")?;
+        for (i, part) in s.split('\'').enumerate() {
+            if i > 0 {
+                f.write_str("'\\''")?;
+            }
+            f.write_str(part)?;
+        }
+        f.write_str("'")
+    }
+}
+
+/// A Nix double-quoted string literal. `"`, `\` and `${` are escaped; newline, CR and tab use their escapes.
+/// NUL cannot be represented in a Nix string; validation never lets it through.
+#[derive(Debug, Clone, Copy)]
+pub struct NixString<'a>(pub &'a str);
+
+impl fmt::Display for NixString<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"")?;
+        let mut chars = self.0.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                '$' if chars.peek() == Some(&'{') => f.write_str("\\$")?,
+                c => fmt::Write::write_char(f, c)?,
+            }
+        }
+        f.write_str("\"")
+    }
+}
+
+/// A Nix attribute name: bare when it is an identifier (and not a keyword), a string literal otherwise.
+#[derive(Debug, Clone, Copy)]
+pub struct NixAttrName<'a>(pub &'a str);
+
+const NIX_KEYWORDS: &[&str] = &["if", "then", "else", "assert", "with", "let", "in", "rec", "inherit", "or"];
+
+impl fmt::Display for NixAttrName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0;
+        let mut bytes = s.bytes();
+        let ident = matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
+            && bytes.all(|b| b.is_ascii_alphanumeric() || b"_'-".contains(&b))
+            && !NIX_KEYWORDS.contains(&s);
+        if ident {
+            f.write_str(s)
+        } else {
+            NixString(s).fmt(f)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_words() {
+        assert_eq!(ShellWord("abc").to_string(), "abc");
+        assert_eq!(ShellWord("").to_string(), "''");
+        assert_eq!(ShellWord("it's").to_string(), "'it'\\''s'");
+        assert_eq!(ShellWord("$HOME").to_string(), "'$HOME'");
+    }
+
+    #[test]
+    fn nix_strings() {
+        assert_eq!(NixString("a\"b\\c${d}$e").to_string(), r#""a\"b\\c\${d}$e""#);
+        assert_eq!(NixAttrName("10-uplink").to_string(), "\"10-uplink\"");
+        assert_eq!(NixAttrName("networkConfig").to_string(), "networkConfig");
+        assert_eq!(NixAttrName("in").to_string(), "\"in\"");
+    }
+}

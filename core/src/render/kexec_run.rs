@@ -1,0 +1,111 @@
+//! `kexec/run`: the POSIX sh script that boots the kexec installer, with the request's settings built in.
+//!
+//! Every value from the request reaches the script through [`ShellWord`], so no key comment or parameter can
+//! change what the script does.
+
+use askama::Template;
+
+use crate::escape::ShellWord;
+use crate::render::overlay::{self, AUTHORIZED_KEYS};
+use crate::validate::KERNEL_CMDLINE_LIMIT;
+use crate::{Artifact, ValidRequest};
+
+/// The name the release's own run script must have next to ours (it holds the `init=` path).
+pub const RELEASE_RUN_NAME: &str = "run.release";
+
+/// MemTotal (KiB) below which the script refuses to kexec: the installer needs about 1 GiB of RAM, and MemTotal
+/// reads a little below the installed amount.
+pub const MIN_MEM_KIB: u64 = 900 * 1024;
+
+#[derive(Template)]
+#[template(path = "kexec-run.sh", escape = "none")]
+struct RunScript {
+    generated_by: String,
+    summary: String,
+    delay: u32,
+    release_run: &'static str,
+    request_params: String,
+    cmdline_limit: usize,
+    min_mem_kib: u64,
+    request_keys: String,
+    request_files: String,
+    request_flags: String,
+    layout_version: u32,
+}
+
+pub fn render(req: &ValidRequest) -> Artifact {
+    Artifact::single("kexec/run", 0o755, script(req))
+}
+
+/// The script's text.
+pub fn script(req: &ValidRequest) -> String {
+    let request_keys = if req.ssh_authorized_keys.is_empty() {
+        ": none".to_string()
+    } else {
+        let mut s = String::from("printf '%s\\n'");
+        for k in &req.ssh_authorized_keys {
+            s.push_str(" \\\n  ");
+            s.push_str(&ShellWord(k.as_str()).to_string());
+        }
+        s.push_str(" >>\"$keys_collected\"");
+        s
+    };
+    let mut request_files = String::new();
+    for f in overlay::files(req) {
+        if f.path == AUTHORIZED_KEYS {
+            continue; // merged with the collected keys above
+        }
+        // Renderers only put UTF-8 text into overlay files.
+        let text = String::from_utf8_lossy(&f.contents);
+        request_files.push_str(&format!(
+            "printf '%s' {} >{}\nchmod {:o} {}\n",
+            ShellWord(&text),
+            ShellWord(&f.path),
+            f.mode,
+            ShellWord(&f.path)
+        ));
+    }
+    let request_flags: String =
+        req.kexec.extra_flags.iter().map(|f| format!(" {}", ShellWord(f.as_str()))).collect();
+    let script = RunScript {
+        generated_by: super::generated_by(req),
+        summary: summary(req),
+        delay: req.kexec.delay_seconds,
+        release_run: RELEASE_RUN_NAME,
+        request_params: ShellWord(&super::cmdline::line(req)).to_string(),
+        cmdline_limit: KERNEL_CMDLINE_LIMIT,
+        min_mem_kib: MIN_MEM_KIB,
+        request_keys,
+        request_files,
+        request_flags,
+        layout_version: overlay::LAYOUT_VERSION,
+    };
+    // Rendering only fails if a Display impl fails, and ours do not.
+    let mut text = script.render().expect("kexec run template renders");
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
+/// A short description of what the request adds, for the script's header.
+pub(crate) fn summary(req: &ValidRequest) -> String {
+    let mut parts = vec![format!(
+        "{} SSH key{}",
+        req.ssh_authorized_keys.len(),
+        if req.ssh_authorized_keys.len() == 1 { "" } else { "s" }
+    )];
+    if req.interfaces.is_empty() {
+        parts.push("DHCP".into());
+    } else {
+        parts.push(format!(
+            "{} configured interface{}",
+            req.interfaces.len(),
+            if req.interfaces.len() == 1 { "" } else { "s" }
+        ));
+    }
+    if let Some(h) = &req.hostname {
+        parts.push(format!("host name {}", h.as_str()));
+    }
+    parts.join(", ")
+}

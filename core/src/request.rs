@@ -1,0 +1,256 @@
+//! The request as people write it: TOML/JSON files, CLI flags, the web form.
+//!
+//! **API Boundary:** this schema is the public contract. Every field is kept as the text the person typed so that
+//! validation can report every problem at once (a typed field would make the parser stop at the first error).
+
+use serde::{Deserialize, Serialize};
+
+/// An unvalidated request. Turn it into a [`crate::ValidRequest`] with [`Request::validate`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    /// `kexec`, `kexec-noninteractive` or `netboot`.
+    #[serde(default = "default_image")]
+    pub image: String,
+    /// `x86_64-linux` or `aarch64-linux`.
+    #[serde(default = "default_arch")]
+    pub arch: String,
+    /// `nixos-unstable` or `nixos-YY.MM`.
+    #[serde(default = "default_channel")]
+    pub channel: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ssh_authorized_keys: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kernel_params: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nameservers: Vec<String>,
+    #[serde(default, skip_serializing_if = "ReleaseRequest::is_default")]
+    pub release: ReleaseRequest,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interfaces: Vec<InterfaceRequest>,
+    #[serde(default, skip_serializing_if = "KexecRequest::is_default")]
+    pub kexec: KexecRequest,
+}
+
+/// Where the release assets are downloaded from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseRequest {
+    /// Default: [`crate::DEFAULT_RELEASE_BASE_URL`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// Default: the channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// SHA-256 (hex) of the kexec tarball, when the person knows it (from the release's manifest or SHA256SUMS);
+    /// the install command then refuses a download that does not match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kexec_tarball_sha256: Option<String>,
+}
+
+impl ReleaseRequest {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// One network interface. Without any, the installer runs DHCP/RA on every ethernet link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_mac: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_name: Option<String>,
+    #[serde(default = "default_true")]
+    pub dhcp: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteRequest>,
+}
+
+impl Default for InterfaceRequest {
+    fn default() -> Self {
+        InterfaceRequest { match_mac: None, match_name: None, dhcp: true, addresses: vec![], routes: vec![] }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteRequest {
+    /// `default` or a CIDR network.
+    pub destination: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub on_link: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KexecRequest {
+    #[serde(default = "default_delay")]
+    pub delay_seconds: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_flags: Vec<String>,
+}
+
+impl Default for KexecRequest {
+    fn default() -> Self {
+        KexecRequest { delay_seconds: default_delay(), extra_flags: vec![] }
+    }
+}
+
+impl KexecRequest {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl Default for Request {
+    fn default() -> Self {
+        Request {
+            image: default_image(),
+            arch: default_arch(),
+            channel: default_channel(),
+            hostname: None,
+            ssh_authorized_keys: vec![],
+            kernel_params: vec![],
+            nameservers: vec![],
+            release: ReleaseRequest::default(),
+            interfaces: vec![],
+            kexec: KexecRequest::default(),
+        }
+    }
+}
+
+fn default_image() -> String {
+    "kexec".into()
+}
+fn default_arch() -> String {
+    "x86_64-linux".into()
+}
+fn default_channel() -> String {
+    "nixos-unstable".into()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_delay() -> u32 {
+    6
+}
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Why a request file could not be read as a [`Request`] at all (syntax, unknown key, wrong type).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ParseError {
+    /// Field path (`interfaces[0].routes[1].gateway`), or `request` when the error is not inside a field.
+    pub path: String,
+    pub message: String,
+}
+
+/// The formats a request file can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestFormat {
+    Toml,
+    Json,
+}
+
+impl Request {
+    /// Parses a request file. Unknown keys are rejected with the path of the key.
+    pub fn parse(text: &str, format: RequestFormat) -> Result<Request, ParseError> {
+        match format {
+            RequestFormat::Json => {
+                let de = &mut serde_json::Deserializer::from_str(text);
+                serde_path_to_error::deserialize(de).map_err(|e| {
+                    let path = field_path(e.path());
+                    let inner = e.into_inner();
+                    let line = inner.line();
+                    let msg = strip_position(&inner.to_string());
+                    ParseError { path, message: format!("{msg} (line {line})") }
+                })
+            }
+            RequestFormat::Toml => {
+                let de = toml::Deserializer::parse(text).map_err(|e| toml_error(text, &e))?;
+                serde_path_to_error::deserialize(de).map_err(|e| {
+                    let path = field_path(e.path());
+                    let inner = e.into_inner();
+                    let mut message = inner.message().trim().to_string();
+                    if let Some(span) = inner.span() {
+                        message.push_str(&format!(" (line {})", line_of(text, span.start)));
+                    }
+                    ParseError { path, message }
+                })
+            }
+        }
+    }
+
+    /// Guesses the format from the file contents: JSON objects start with `{`.
+    pub fn detect_format(text: &str) -> RequestFormat {
+        if text.trim_start().starts_with('{') {
+            RequestFormat::Json
+        } else {
+            RequestFormat::Toml
+        }
+    }
+
+    /// The request as a TOML file (the same format `parse` reads).
+    pub fn to_toml(&self) -> String {
+        // Serializing plain strings, bools and integers into TOML cannot fail.
+        toml::to_string(self).expect("a request always serializes to TOML")
+    }
+}
+
+fn toml_error(text: &str, e: &toml::de::Error) -> ParseError {
+    let mut message = e.message().trim().replace('\n', " ");
+    if let Some(span) = e.span() {
+        message.push_str(&format!(" (line {})", line_of(text, span.start)));
+    }
+    ParseError { path: "request".into(), message }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// `interfaces[0].routes[1].gateway`, the same shape validation errors use.
+fn field_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for seg in path.iter() {
+        match seg {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Enum { variant } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(variant);
+            }
+            Segment::Unknown => {}
+        }
+    }
+    if out.is_empty() {
+        "request".into()
+    } else {
+        out
+    }
+}

@@ -1,0 +1,199 @@
+#!/bin/sh
+# nixos-images kexec/run, {{ generated_by }}.
+#
+# Boots the NixOS installer from this running Linux. Before it does, it packs into a cpio appended to
+# kexec/initrd: this machine's SSH host keys, root's (and the sudo/doas user's) authorized keys, machine-id and
+# network state (`ip --json`), plus the settings of the request ({{ summary }}). It then loads the kernel
+# with kexec, prints "machine will boot into nixos in {{ delay }}s..." and kexecs in the background after {{ delay }}s,
+# so an SSH session (or nixos-anywhere) can disconnect cleanly first.
+#
+# POSIX sh: runs under dash, bash and busybox sh (which has no nohup).
+set -eu
+# Fail a pipeline when any part of it fails, where the shell supports it.
+if (set -o pipefail) 2>/dev/null; then
+  # shellcheck disable=SC3040
+  set -o pipefail
+fi
+umask 077
+
+die() {
+  echo "kexec/run: error: $*" >&2
+  exit 1
+}
+
+usage() {
+  cat <<'USAGE'
+usage: kexec/run [--kexec-extra-flags 'FLAGS']
+
+Boots the NixOS installer with kexec, keeping SSH host keys, authorized keys and network settings.
+  --kexec-extra-flags FLAGS  more flags for kexec, split on blanks (e.g. '--kexec-file-syscall')
+USAGE
+}
+
+kexec_extra_flags=''
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --kexec-extra-flags)
+      [ $# -ge 2 ] || die "--kexec-extra-flags needs a value"
+      kexec_extra_flags=$2
+      shift 2
+      ;;
+    --kexec-extra-flags=*)
+      kexec_extra_flags=${1#*=}
+      shift
+      ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *)
+      die "unknown argument: $1 (see --help)"
+      ;;
+  esac
+done
+
+SCRIPT_DIR=$(dirname "$(readlink -f "$0")")
+
+# --- Checks, before anything is changed ---------------------------------------------------------------------------
+[ "$(id -u)" = 0 ] || die "must run as root"
+for tool in cpio gzip find awk sed mktemp; do
+  command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed on this machine; install it and run again"
+done
+for file in kexec bzImage initrd; do
+  [ -e "$SCRIPT_DIR/$file" ] || die "$SCRIPT_DIR/$file is missing; unpack the whole release tarball"
+done
+# The NixOS init path is only known to the release that built the initrd; its own run script holds it.
+release_run="$SCRIPT_DIR/{{ release_run }}"
+[ -r "$release_run" ] || die "$release_run is missing: keep the release's kexec/run under that name"
+init=$(sed -n 's|^init="\(/nix/store/[^"]*\)"$|\1|p' "$release_run" | head -n 1)
+release_params=$(sed -n 's|^kernelParams="\([^"]*\)"$|\1|p' "$release_run" | head -n 1)
+[ -n "$init" ] || die "no init=\"/nix/store/...\" line in $release_run; is it a nixos-images release's kexec/run?"
+request_params={{ request_params }}
+cmdline="init=$init${release_params:+ $release_params}${request_params:+ $request_params}"
+cmdline_bytes=$(printf '%s' "$cmdline" | wc -c)
+[ "$cmdline_bytes" -lt {{ cmdline_limit }} ] || die "the kernel command line has $cmdline_bytes bytes; the kernel keeps only {{ cmdline_limit - 1 }}"
+mem_kib=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo 2>/dev/null || true)
+if [ -n "$mem_kib" ] && [ "$mem_kib" -lt {{ min_mem_kib }} ]; then
+  die "this machine has $((mem_kib / 1024)) MiB of RAM; the installer runs from RAM and needs about 1 GiB (swap does not count)"
+fi
+
+# --- Collect what the installer keeps ------------------------------------------------------------------------------
+# The temporary files live next to the tarball (TMPDIR is only used by nixos-anywhere to pick that place).
+INITRD_TMP=$(TMPDIR=$SCRIPT_DIR mktemp -d)
+OVERLAY_GZ=$(TMPDIR=$SCRIPT_DIR mktemp)
+cleanup() {
+  rm -rf "$INITRD_TMP" "$OVERLAY_GZ"
+}
+trap cleanup EXIT
+cd "$INITRD_TMP"
+mkdir -p ssh nixos-images/networkd
+keys_collected=ssh/authorized_keys.collected
+: >"$keys_collected"
+
+# Appends the keys of one authorized_keys file. Cloud images block root with a forced command ("Please login as
+# the user ..."); for those lines the options are dropped so the key works for root. Other options are kept.
+add_keys() {
+  [ -r "$1" ] || return 0
+  sed -E -e '/^[[:space:]]*(#|$)/d' \
+    -e '/Please login as the user/s/^.*[[:space:]]((ssh-|ecdsa-|sk-)[^[:space:]]+[[:space:]]+[A-Za-z0-9+\/=]+)/\1/' \
+    "$1" >>"$keys_collected"
+}
+add_keys /root/.ssh/authorized_keys
+add_keys /root/.ssh/authorized_keys2
+add_keys /etc/ssh/authorized_keys.d/root
+
+login_user=${DOAS_USER:-${SUDO_USER:-}}
+case "$login_user" in
+  '' | root | *[!A-Za-z0-9._-]*) ;;
+  *)
+    login_home=$(awk -F: -v user="$login_user" '$1 == user { print $6; exit }' /etc/passwd)
+    if [ -n "$login_home" ]; then
+      add_keys "$login_home/.ssh/authorized_keys"
+      add_keys "$login_home/.ssh/authorized_keys2"
+    fi
+    add_keys "/etc/ssh/authorized_keys.d/$login_user"
+    ;;
+esac
+
+# Keys of the request.
+{{ request_keys }}
+awk '!seen[$0]++' "$keys_collected" >ssh/authorized_keys
+rm -f "$keys_collected"
+[ -s ssh/authorized_keys ] || echo "kexec/run: warning: no authorized SSH keys found; the installer will only be reachable on its console" >&2
+
+for host_key in /etc/ssh/ssh_host_*; do
+  [ -e "$host_key" ] || continue
+  cp -p "$host_key" ssh/
+done
+
+ip_cmd=''
+if [ -x "$SCRIPT_DIR/ip" ]; then
+  ip_cmd=$SCRIPT_DIR/ip
+elif command -v ip >/dev/null 2>&1; then
+  ip_cmd=ip
+fi
+if [ -n "$ip_cmd" ] &&
+  "$ip_cmd" --json addr >addrs.json &&
+  "$ip_cmd" -4 --json route >routes-v4.json &&
+  "$ip_cmd" -6 --json route >routes-v6.json; then
+  :
+else
+  rm -f addrs.json routes-v4.json routes-v6.json
+  echo "kexec/run: warning: could not save the network state (no ip with --json); the installer will use DHCP" >&2
+fi
+
+if [ -f /etc/machine-id ]; then
+  cp /etc/machine-id machine-id
+fi
+
+# Settings of the request, in the overlay's layout (layout version {{ layout_version }}).
+{{ request_files }}
+# --- Append, load, boot --------------------------------------------------------------------------------------------
+# Parents come before children in find's output, which the kernel needs to unpack the archive.
+find . ! -name . -print | cpio -o -H newc | gzip -9 >"$OVERLAY_GZ"
+cat "$OVERLAY_GZ" >>"$SCRIPT_DIR/initrd"
+
+kexec_syscall_flag=''
+# kexec_file_load is the only way on lockdown kernels; older kernels reject it often, so only use it from 6.1 on.
+kernel_release=$(uname -r)
+kernel_major=${kernel_release%%.*}
+kernel_rest=${kernel_release#*.}
+kernel_minor=${kernel_rest%%[!0-9]*}
+case "$kernel_major" in '' | *[!0-9]*) kernel_major=0 ;; esac
+case "$kernel_minor" in '' | *[!0-9]*) kernel_minor=0 ;; esac
+if [ "$kernel_major" -gt 6 ] || { [ "$kernel_major" -eq 6 ] && [ "$kernel_minor" -ge 1 ]; }; then
+  kexec_syscall_flag=--kexec-syscall-auto
+fi
+
+set -- --load "$SCRIPT_DIR/bzImage" --initrd="$SCRIPT_DIR/initrd" --no-checks --command-line="$cmdline"
+if [ -n "$kexec_syscall_flag" ]; then
+  set -- "$@" "$kexec_syscall_flag"
+fi
+set -- "$@"{{ request_flags }}
+# --kexec-extra-flags is one string of flags (as nixos-anywhere passes it): split it on blanks, without globbing.
+set -f
+# shellcheck disable=SC2086
+set -- "$@" $kexec_extra_flags
+set +f
+if ! "$SCRIPT_DIR/kexec" "$@"; then
+  echo "kexec failed, dumping dmesg" >&2
+  dmesg 2>/dev/null | tail -n 100 >&2 || true
+  exit 1
+fi
+
+echo "machine will boot into nixos in {{ delay }}s..."
+if [ -e /dev/kmsg ]; then
+  # Visible in dmesg and on the console from here on.
+  exec >/dev/kmsg 2>&1
+else
+  exec >/dev/null 2>&1
+fi
+# Detach the kexec: the subshell ignores SIGHUP (the closing SSH session), and so does the kexec it execs.
+# busybox has no nohup, which is why this does not use it.
+(
+  trap '' HUP
+  sleep {{ delay }}
+  set -f
+  # shellcheck disable=SC2086
+  exec "$SCRIPT_DIR/kexec" -e{{ request_flags }} $kexec_extra_flags
+) </dev/null &
