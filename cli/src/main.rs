@@ -1,1 +1,37 @@
-fn main() {}
+//! `nixos-images-gen`: gathers the request from files and flags, calls core, places the output.
+
+mod cli;
+mod cmd;
+mod errors;
+mod output;
+mod request_args;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Cmd};
+use crate::errors::{UsageError, EXIT_USAGE};
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::Render(args) => cmd::render::run(&args),
+        Cmd::Bundle(args) => cmd::bundle::run(&args),
+        Cmd::Check(args) => cmd::check::run(&args),
+        Cmd::Example(args) => cmd::example::run(&args),
+        Cmd::Links(args) => cmd::links::run(&args),
+        Cmd::Completions(args) => cmd::completions::run(&args),
+        Cmd::Man(args) => cmd::man::run(&args),
+    };
+    if let Err(err) = result {
+        if let Some(usage) = err.downcast_ref::<UsageError>() {
+            for line in &usage.0 {
+                eprintln!("error: {line}");
+            }
+            std::process::exit(EXIT_USAGE);
+        }
+        // One line: the outermost context, then each cause.
+        let chain: Vec<String> = err.chain().map(|c| c.to_string()).collect();
+        eprintln!("error: {}", chain.join(": "));
+        std::process::exit(1);
+    }
+}

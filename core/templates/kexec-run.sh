@@ -10,8 +10,8 @@
 # POSIX sh: runs under dash, bash and busybox sh (which has no nohup).
 set -eu
 # Fail a pipeline when any part of it fails, where the shell supports it.
+# shellcheck disable=SC3040
 if (set -o pipefail) 2>/dev/null; then
-  # shellcheck disable=SC3040
   set -o pipefail
 fi
 umask 077
@@ -115,7 +115,7 @@ case "$login_user" in
     ;;
 esac
 
-# Keys of the request.
+# Keys of the request (single-quoted: nothing in them is expanded).
 {{ request_keys }}
 awk '!seen[$0]++' "$keys_collected" >ssh/authorized_keys
 rm -f "$keys_collected"

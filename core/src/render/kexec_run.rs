@@ -42,7 +42,7 @@ pub fn script(req: &ValidRequest) -> String {
     let request_keys = if req.ssh_authorized_keys.is_empty() {
         ": none".to_string()
     } else {
-        let mut s = String::from("printf '%s\\n'");
+        let mut s = String::from("# shellcheck disable=SC2016\nprintf '%s\\n'");
         for k in &req.ssh_authorized_keys {
             s.push_str(" \\\n  ");
             s.push_str(&ShellWord(k.as_str()).to_string());
@@ -58,15 +58,19 @@ pub fn script(req: &ValidRequest) -> String {
         // Renderers only put UTF-8 text into overlay files.
         let text = String::from_utf8_lossy(&f.contents);
         request_files.push_str(&format!(
-            "printf '%s' {} >{}\nchmod {:o} {}\n",
+            "printf '%s' {} >{}\nchmod {:04o} {}\n",
             ShellWord(&text),
             ShellWord(&f.path),
             f.mode,
             ShellWord(&f.path)
         ));
     }
-    let request_flags: String =
-        req.kexec.extra_flags.iter().map(|f| format!(" {}", ShellWord(f.as_str()))).collect();
+    let request_flags: String = req
+        .kexec
+        .extra_flags
+        .iter()
+        .map(|f| format!(" {}", ShellWord(f.as_str())))
+        .collect();
     let script = RunScript {
         generated_by: super::generated_by(req),
         summary: summary(req),
@@ -89,11 +93,15 @@ pub fn script(req: &ValidRequest) -> String {
 }
 
 /// A short description of what the request adds, for the script's header.
-pub(crate) fn summary(req: &ValidRequest) -> String {
+pub fn summary(req: &ValidRequest) -> String {
     let mut parts = vec![format!(
         "{} SSH key{}",
         req.ssh_authorized_keys.len(),
-        if req.ssh_authorized_keys.len() == 1 { "" } else { "s" }
+        if req.ssh_authorized_keys.len() == 1 {
+            ""
+        } else {
+            "s"
+        }
     )];
     if req.interfaces.is_empty() {
         parts.push("DHCP".into());

@@ -27,8 +27,16 @@ pub const FILE_MODE: u32 = 0o644;
 pub fn files(req: &ValidRequest) -> Vec<ArtifactFile> {
     let mut files = Vec::new();
     if !req.ssh_authorized_keys.is_empty() {
-        let keys: String = req.ssh_authorized_keys.iter().map(|k| format!("{k}\n")).collect();
-        files.push(ArtifactFile { path: AUTHORIZED_KEYS.into(), mode: KEY_MODE, contents: keys.into_bytes() });
+        let keys: String = req
+            .ssh_authorized_keys
+            .iter()
+            .map(|k| format!("{k}\n"))
+            .collect();
+        files.push(ArtifactFile {
+            path: AUTHORIZED_KEYS.into(),
+            mode: KEY_MODE,
+            contents: keys.into_bytes(),
+        });
     }
     files.push(ArtifactFile {
         path: LAYOUT_VERSION_FILE.into(),
@@ -36,14 +44,25 @@ pub fn files(req: &ValidRequest) -> Vec<ArtifactFile> {
         contents: format!("{LAYOUT_VERSION}\n").into_bytes(),
     });
     if let Some(h) = &req.hostname {
-        files.push(ArtifactFile { path: HOSTNAME_FILE.into(), mode: FILE_MODE, contents: format!("{}\n", h.as_str()).into_bytes() });
+        files.push(ArtifactFile {
+            path: HOSTNAME_FILE.into(),
+            mode: FILE_MODE,
+            contents: format!("{}\n", h.as_str()).into_bytes(),
+        });
     }
     if !req.nameservers.is_empty() {
         let ns: String = req.nameservers.iter().map(|n| format!("{n}\n")).collect();
-        files.push(ArtifactFile { path: NAMESERVERS_FILE.into(), mode: FILE_MODE, contents: ns.into_bytes() });
+        files.push(ArtifactFile {
+            path: NAMESERVERS_FILE.into(),
+            mode: FILE_MODE,
+            contents: ns.into_bytes(),
+        });
     }
     for unit in super::networkd::render(req).files {
-        files.push(ArtifactFile { path: format!("{NETWORKD_DIR}/{}", unit.path), ..unit });
+        files.push(ArtifactFile {
+            path: format!("{NETWORKD_DIR}/{}", unit.path),
+            ..unit
+        });
     }
     files
 }

@@ -1,0 +1,9 @@
+//! One module per subcommand; each has a `run(&...Args)`.
+
+pub mod bundle;
+pub mod check;
+pub mod completions;
+pub mod example;
+pub mod links;
+pub mod man;
+pub mod render;

@@ -1,0 +1,239 @@
+//! The request's front door on the command line: `--request FILE` and/or flags, merged into one core `Request`.
+//!
+//! Scalars given as flags override the file; list flags append to the file's lists. Interface flags name the
+//! interface by MAC (`52:54:00:12:34:56`) or Linux name (`eth0`) and add to the interface with that match, or
+//! create it.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::Args;
+use nixos_images_core::request::{InterfaceRequest, RouteRequest};
+use nixos_images_core::{Request, RequestFormat, ValidRequest};
+
+use crate::errors::UsageError;
+
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Request")]
+pub struct RequestArgs {
+    /// Request file (TOML, or JSON when it starts with `{`); `-` reads standard input
+    #[arg(long, short = 'r', value_name = "FILE")]
+    pub request: Option<PathBuf>,
+    /// Image kind: kexec, kexec-noninteractive or netboot
+    #[arg(long, value_name = "KIND")]
+    pub image: Option<String>,
+    /// Architecture: x86_64-linux or aarch64-linux
+    #[arg(long, value_name = "ARCH")]
+    pub arch: Option<String>,
+    /// Channel: nixos-unstable or nixos-YY.MM
+    #[arg(long, value_name = "CHANNEL")]
+    pub channel: Option<String>,
+    /// Host name of the installer (one RFC 1123 label)
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
+    /// An OpenSSH public key line for root (repeatable)
+    #[arg(long = "ssh-key", value_name = "KEY")]
+    pub ssh_keys: Vec<String>,
+    /// A file of public keys, one per line, like authorized_keys (repeatable)
+    #[arg(long = "ssh-key-file", value_name = "FILE")]
+    pub ssh_key_files: Vec<PathBuf>,
+    /// Kernel parameter added to the command line (repeatable)
+    #[arg(
+        long = "kernel-param",
+        value_name = "PARAM",
+        allow_hyphen_values = true
+    )]
+    pub kernel_params: Vec<String>,
+    /// DNS server address (repeatable)
+    #[arg(long = "nameserver", value_name = "IP")]
+    pub nameservers: Vec<String>,
+    /// Static address for an interface, IFACE=CIDR; IFACE is a MAC or a Linux name (repeatable)
+    #[arg(long = "address", value_name = "IFACE=CIDR")]
+    pub addresses: Vec<String>,
+    /// Route for an interface: IFACE=DEST[,via=GATEWAY][,on-link]; DEST is `default` or a CIDR (repeatable)
+    #[arg(long = "route", value_name = "IFACE=ROUTE")]
+    pub routes: Vec<String>,
+    /// Turn DHCP on or off for an interface: IFACE=yes|no (default yes)
+    #[arg(long = "dhcp", value_name = "IFACE=yes|no")]
+    pub dhcp: Vec<String>,
+    /// Base URL of the release downloads
+    #[arg(long, value_name = "URL")]
+    pub release_base_url: Option<String>,
+    /// Release tag (default: the channel)
+    #[arg(long, value_name = "TAG")]
+    pub release_tag: Option<String>,
+    /// SHA-256 of the kexec tarball; the install command then verifies the download
+    #[arg(long, value_name = "HEX")]
+    pub release_sha256: Option<String>,
+    /// Seconds between `kexec/run` finishing and the kexec
+    #[arg(long, value_name = "SECONDS")]
+    pub kexec_delay: Option<u32>,
+    /// Extra flag passed to kexec (repeatable), e.g. --kexec-extra-flag=--kexec-file-syscall
+    #[arg(
+        long = "kexec-extra-flag",
+        value_name = "FLAG",
+        allow_hyphen_values = true
+    )]
+    pub kexec_extra_flags: Vec<String>,
+}
+
+impl RequestArgs {
+    /// Reads the request file (if any) and applies the flags. Problems with the flags themselves are usage
+    /// errors naming the flag; problems with values are left to validation.
+    pub fn to_request(&self) -> Result<Request> {
+        let mut req = match &self.request {
+            Some(path) => read_request_file(path)?,
+            None => Request::default(),
+        };
+        let mut errors = Vec::new();
+        set(&mut req.image, &self.image);
+        set(&mut req.arch, &self.arch);
+        set(&mut req.channel, &self.channel);
+        if let Some(h) = &self.hostname {
+            req.hostname = Some(h.clone());
+        }
+        req.ssh_authorized_keys
+            .extend(self.ssh_keys.iter().cloned());
+        for path in &self.ssh_key_files {
+            let text = read_text(path, "--ssh-key-file")?;
+            if nixos_images_core::ssh_key::parse_authorized_key(&text).is_err()
+                && text.contains("PRIVATE KEY")
+            {
+                // Hand the whole file to validation so it reports one "private key" error without echoing it.
+                req.ssh_authorized_keys.push(text);
+                continue;
+            }
+            req.ssh_authorized_keys.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_string),
+            );
+        }
+        req.kernel_params.extend(self.kernel_params.iter().cloned());
+        req.nameservers.extend(self.nameservers.iter().cloned());
+        for spec in &self.addresses {
+            match spec.split_once('=') {
+                Some((iface, cidr)) => interface(&mut req, iface).addresses.push(cidr.to_string()),
+                None => errors.push(format!("--address: `{spec}` is not IFACE=CIDR")),
+            }
+        }
+        for spec in &self.routes {
+            match parse_route_flag(spec) {
+                Ok((iface, route)) => interface(&mut req, &iface).routes.push(route),
+                Err(e) => errors.push(format!("--route: {e}")),
+            }
+        }
+        for spec in &self.dhcp {
+            match spec.split_once('=') {
+                Some((iface, "yes" | "true")) => interface(&mut req, iface).dhcp = true,
+                Some((iface, "no" | "false")) => interface(&mut req, iface).dhcp = false,
+                _ => errors.push(format!("--dhcp: `{spec}` is not IFACE=yes or IFACE=no")),
+            }
+        }
+        if let Some(u) = &self.release_base_url {
+            req.release.base_url = Some(u.clone());
+        }
+        if let Some(t) = &self.release_tag {
+            req.release.tag = Some(t.clone());
+        }
+        if let Some(s) = &self.release_sha256 {
+            req.release.kexec_tarball_sha256 = Some(s.clone());
+        }
+        if let Some(d) = self.kexec_delay {
+            req.kexec.delay_seconds = d;
+        }
+        req.kexec
+            .extra_flags
+            .extend(self.kexec_extra_flags.iter().cloned());
+        if !errors.is_empty() {
+            return Err(UsageError(errors).into());
+        }
+        Ok(req)
+    }
+
+    /// The request, validated; every field error becomes one `error: <field>: <why>` line.
+    pub fn to_valid_request(&self) -> Result<ValidRequest> {
+        let req = self.to_request()?;
+        req.validate()
+            .map_err(|errs| UsageError(errs.0.iter().map(|e| e.to_string()).collect()).into())
+    }
+}
+
+fn set(field: &mut String, value: &Option<String>) {
+    if let Some(v) = value {
+        *field = v.clone();
+    }
+}
+
+/// The interface with this match (MAC or name), created with the schema's defaults if absent.
+fn interface<'a>(req: &'a mut Request, iface: &str) -> &'a mut InterfaceRequest {
+    let is_mac = iface.len() == 17 && iface.matches(':').count() == 5;
+    let pos = req.interfaces.iter().position(|i| {
+        if is_mac {
+            i.match_mac
+                .as_deref()
+                .is_some_and(|m| m.eq_ignore_ascii_case(iface))
+        } else {
+            i.match_name.as_deref() == Some(iface)
+        }
+    });
+    let pos = pos.unwrap_or_else(|| {
+        let mut new = InterfaceRequest::default();
+        if is_mac {
+            new.match_mac = Some(iface.to_string());
+        } else {
+            new.match_name = Some(iface.to_string());
+        }
+        req.interfaces.push(new);
+        req.interfaces.len() - 1
+    });
+    &mut req.interfaces[pos]
+}
+
+/// `eth0=default,via=192.0.2.1,on-link`
+fn parse_route_flag(spec: &str) -> std::result::Result<(String, RouteRequest), String> {
+    let (iface, rest) = spec
+        .split_once('=')
+        .ok_or_else(|| format!("`{spec}` is not IFACE=DEST[,via=GW][,on-link]"))?;
+    let mut parts = rest.split(',');
+    let mut route = RouteRequest {
+        destination: parts.next().unwrap_or_default().to_string(),
+        ..Default::default()
+    };
+    for part in parts {
+        match part.split_once('=') {
+            Some(("via", gw)) => route.gateway = Some(gw.to_string()),
+            None if part == "on-link" => route.on_link = true,
+            _ => {
+                return Err(format!(
+                    "unknown route option `{part}` in `{spec}` (expected via=GATEWAY or on-link)"
+                ))
+            }
+        }
+    }
+    Ok((iface.to_string(), route))
+}
+
+fn read_request_file(path: &Path) -> Result<Request> {
+    let text = read_text(path, "--request")?;
+    let format = if path.extension().is_some_and(|e| e == "json") {
+        RequestFormat::Json
+    } else if path.extension().is_some_and(|e| e == "toml") {
+        RequestFormat::Toml
+    } else {
+        Request::detect_format(&text)
+    };
+    Request::parse(&text, format).map_err(|e| UsageError(vec![e.to_string()]).into())
+}
+
+/// Reads an input file named by `flag`; an unreadable input is the caller's mistake (exit 2), named by its flag.
+fn read_text(path: &Path, flag: &str) -> Result<String> {
+    let result = if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map(|_| s)
+    } else {
+        std::fs::read_to_string(path)
+    };
+    result.map_err(|e| UsageError(vec![format!("{flag}: reading {}: {e}", path.display())]).into())
+}
