@@ -1,0 +1,124 @@
+//! Golden snapshots of every artifact for every example request (examples/*.toml).
+//! Update with `INSTA_UPDATE=always cargo test -p nixos-images-core --test golden` and review the diff.
+
+use std::io::Read;
+use std::path::Path;
+
+use nixos_images_core::render::ArtifactKind;
+use nixos_images_core::{Request, RequestFormat, ValidRequest};
+
+fn examples() -> Vec<(String, ValidRequest)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("examples dir") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read example");
+        let req = Request::parse(&text, RequestFormat::Toml).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let valid = req.validate().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        out.push((path.file_stem().unwrap().to_string_lossy().into_owned(), valid));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    assert!(out.len() >= 8, "expected at least 8 example requests, found {}", out.len());
+    out
+}
+
+/// A readable description of a newc cpio: one line per member with mode and size, then text contents.
+fn describe_cpio(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    let mut pos = 0;
+    loop {
+        let header = std::str::from_utf8(&bytes[pos..pos + 110]).expect("ascii header");
+        assert_eq!(&header[..6], "070701", "newc magic at {pos}");
+        let field = |i: usize| u32::from_str_radix(&header[6 + i * 8..14 + i * 8], 16).expect("hex field") as usize;
+        let (mode, nlink, size, name_size) = (field(1), field(4), field(6), field(11));
+        let name = std::str::from_utf8(&bytes[pos + 110..pos + 110 + name_size - 1]).expect("utf-8 name");
+        pos = (pos + 110 + name_size + 3) & !3;
+        let data = &bytes[pos..pos + size];
+        pos = (pos + size + 3) & !3;
+        if name == "TRAILER!!!" {
+            assert_eq!(pos, bytes.len(), "nothing after the trailer");
+            break;
+        }
+        assert_eq!(nlink, 1);
+        out.push_str(&format!("{mode:06o} {size:>5} {name}\n"));
+        if size > 0 {
+            out.push_str(&indent(&String::from_utf8_lossy(data)));
+        }
+    }
+    out
+}
+
+fn describe_tar_gz(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    for entry in archive.entries().expect("tar entries") {
+        let mut entry = entry.expect("tar entry");
+        let path = entry.path().expect("path").to_string_lossy().into_owned();
+        let header = entry.header();
+        let (mode, size, mtime) = (header.mode().unwrap(), header.size().unwrap(), header.mtime().unwrap());
+        assert_eq!(mtime, 0, "{path}: reproducible mtime");
+        out.push_str(&format!("{mode:04o} {size:>6} {path}\n"));
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        if path.ends_with(".cpio.gz") {
+            out.push_str(&indent(&describe_cpio(&gunzip(&data))));
+        } else if !data.is_empty() {
+            out.push_str(&indent(&String::from_utf8(data).expect("text file in bundle")));
+        }
+    }
+    out
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).expect("gzip");
+    out
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("    | {l}\n")).collect()
+}
+
+#[test]
+fn every_artifact_of_every_example() {
+    for (name, req) in examples() {
+        for kind in ArtifactKind::ALL {
+            if !kind.applies_to(req.image) {
+                continue;
+            }
+            let artifact = kind.render(&req);
+            assert_eq!(artifact, kind.render(&req), "{name}/{}: rendering is deterministic", kind.as_str());
+            let text = match kind {
+                ArtifactKind::Overlay => describe_cpio(&gunzip(&artifact.files[0].contents)),
+                ArtifactKind::Bundle => describe_tar_gz(&artifact.files[0].contents),
+                _ => artifact
+                    .files
+                    .iter()
+                    .map(|f| format!("==> {} (mode {:04o}) <==\n{}", f.path, f.mode, String::from_utf8_lossy(&f.contents)))
+                    .collect(),
+            };
+            insta::assert_snapshot!(format!("{name}__{}", kind.as_str()), text);
+        }
+    }
+}
+
+#[test]
+fn the_builtin_example_is_valid() {
+    let req = Request::parse(nixos_images_core::EXAMPLE_REQUEST, RequestFormat::Toml).unwrap();
+    req.validate().unwrap();
+}
+
+#[test]
+fn toml_round_trip_keeps_the_request() {
+    for (name, _) in examples() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../examples/{name}.toml"));
+        let req = Request::parse(&std::fs::read_to_string(path).unwrap(), RequestFormat::Toml).unwrap();
+        let again = Request::parse(&req.to_toml(), RequestFormat::Toml).unwrap();
+        assert_eq!(req, again, "{name}");
+        let json = serde_json::to_string(&req).unwrap();
+        assert_eq!(req, Request::parse(&json, RequestFormat::Json).unwrap(), "{name} (json)");
+    }
+}
