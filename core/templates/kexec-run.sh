@@ -92,11 +92,12 @@ keys_collected=ssh/authorized_keys.collected
 
 # Appends the keys of one authorized_keys file. Cloud images block root with a forced command ("Please login as
 # the user ..."); for those lines the options are dropped so the key works for root. Other options are kept.
+# The echo ends a last line that has no newline (sed would leave it open and glue the next file's first key to it).
 add_keys() {
   [ -r "$1" ] || return 0
-  sed -E -e '/^[[:space:]]*(#|$)/d' \
+  { cat "$1" && echo; } | sed -E -e '/^[[:space:]]*(#|$)/d' \
     -e '/Please login as the user/s/^.*[[:space:]]((ssh-|ecdsa-|sk-)[^[:space:]]+[[:space:]]+[A-Za-z0-9+\/=]+)/\1/' \
-    "$1" >>"$keys_collected"
+    >>"$keys_collected"
 }
 add_keys /root/.ssh/authorized_keys
 add_keys /root/.ssh/authorized_keys2

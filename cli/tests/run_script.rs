@@ -1,0 +1,732 @@
+//! Runs the rendered `kexec/run` script for real, under dash and busybox sh, against a fake release tarball.
+//!
+//! Safety: the real kexec never runs. The script only calls `$SCRIPT_DIR/kexec`, which here is a stub that logs its
+//! arguments. The script runs in a private mount namespace where /root, /etc/ssh, /etc/machine-id, /etc/passwd and
+//! /dev/kmsg are replaced by fixtures (or /dev/null), so the host's keys are never read and nothing reaches the
+//! host's kernel log.
+//!
+//! The tools it needs (dash, busybox, shellcheck, cpio, gzip, unshare) and root are required: a missing one fails
+//! the test, it is never skipped.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use nixos_images_core::cpio::Cpio;
+use nixos_images_core::render::{cmdline, kexec_run, overlay};
+use nixos_images_core::{Request, RequestFormat, ValidRequest};
+
+/// A shell the script must run under, as the command that starts it.
+struct Shell(&'static [&'static str]);
+
+const DASH: Shell = Shell(&["dash"]);
+/// Debian's busybox-static runs its own applets (sed, awk, cpio, find, ...) first, so this also checks the script
+/// against busybox's tools.
+const BUSYBOX_SH: Shell = Shell(&["busybox", "sh"]);
+
+impl Shell {
+    fn name(&self) -> String {
+        self.0.join(" ")
+    }
+}
+
+/// One run of the script that must boot.
+struct Case {
+    example: &'static str,
+    /// Replaces the example's `kexec.delay_seconds`, to keep the test fast.
+    delay: u32,
+    /// `--kexec-extra-flags` for the script, if any.
+    extra_flags: Option<&'static str>,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        example: "static-hetzner.toml",
+        delay: 1,
+        extra_flags: None,
+    },
+    Case {
+        example: "many-keys.toml",
+        delay: 0,
+        extra_flags: None,
+    },
+    Case {
+        example: "two-interfaces.toml",
+        delay: 1,
+        extra_flags: Some("--foo --bar"),
+    },
+];
+
+const REQUIRED_TOOLS: &[&str] = &["dash", "busybox", "shellcheck", "cpio", "gzip", "unshare"];
+
+const INIT: &str = "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-nixos-system-nixos-installer/init";
+const RELEASE_PARAMS: &str = "console=ttyS0,115200 console=tty0";
+const ADDRS_JSON: &str = r#"[{"ifindex":2,"ifname":"eth0","address":"52:54:00:12:34:56","addr_info":[{"family":"inet","local":"203.0.113.10","prefixlen":32}]}]"#;
+const ROUTES_V4_JSON: &str =
+    r#"[{"dst":"default","gateway":"172.31.1.1","dev":"eth0","flags":["onlink"]}]"#;
+const ROUTES_V6_JSON: &str = r#"[{"dst":"default","gateway":"fe80::1","dev":"eth0","flags":[]}]"#;
+const MACHINE_ID: &str = "0123456789abcdef0123456789abcdef\n";
+const HOST_KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY-----\nfake host key of the test\n-----END OPENSSH PRIVATE KEY-----\n";
+const HOST_KEY_PUB: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJc8dPZMT4nOt7KCWcXuD/SnwMbZVnS0zy/73ZA8lGTg root@old-host\n";
+
+// Key blobs from the examples (valid base64), with comments of this test.
+const ED25519: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJc8dPZMT4nOt7KCWcXuD/SnwMbZVnS0zy/73ZA8lGTg";
+const ECDSA: &str = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEfMNVa/3GkPhfPipYCogzvDF1IZIpfDjJ2siN2lYwcrGXSRf6Nq6UzX6LYXPebKCr00wpIUxYSiBbHRPKBziVQ=";
+const SK: &str = "sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIOSmOIUysZTcmkQbpnb+6k4znBGbxm9Q4cJAdFBrD4ZIAAAABHNzaDo=";
+
+/// The sudo user whose keys the script also collects (`SUDO_USER`), with a home inside the tmpfs over /root.
+const SUDO_USER: &str = "deploy";
+const SUDO_HOME: &str = "/root/home-deploy";
+
+#[test]
+fn every_kexec_example_passes_shellcheck_and_matches_the_cli() {
+    require_tools();
+    let mut checked = 0;
+    for (name, text) in examples() {
+        let req = Request::parse(&text, RequestFormat::Toml)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .validate()
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        if !req.image.is_kexec() {
+            continue;
+        }
+        let script = kexec_run::script(&req);
+        let out = run_with_stdin(
+            Command::new("shellcheck").args(["-s", "sh", "-"]),
+            script.as_bytes(),
+        );
+        assert!(
+            out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+            "shellcheck -s sh complains about the run script of {name}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The CLI renders the same script.
+        let out = Command::new(env!("CARGO_BIN_EXE_nixos-images-gen"))
+            .args(["render", "kexec-run", "-r"])
+            .arg(examples_dir().join(&name))
+            .output()
+            .expect("running nixos-images-gen");
+        assert!(
+            out.status.success(),
+            "nixos-images-gen render kexec-run -r {name}: {out:?}"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            script,
+            "{name}: CLI output differs"
+        );
+        checked += 1;
+    }
+    assert!(
+        checked >= 3,
+        "only {checked} kexec examples found in examples/"
+    );
+}
+
+#[test]
+fn boots_under_dash() {
+    for case in CASES {
+        check(case, &DASH);
+    }
+}
+
+#[test]
+fn boots_under_busybox_sh() {
+    for case in CASES {
+        check(case, &BUSYBOX_SH);
+    }
+}
+
+#[test]
+fn failures_change_nothing_under_dash() {
+    check_failures(&DASH);
+}
+
+#[test]
+fn failures_change_nothing_under_busybox_sh() {
+    check_failures(&BUSYBOX_SH);
+}
+
+/// Runs the script of one example and checks the kexec calls and the appended overlay.
+fn check(case: &Case, shell: &Shell) {
+    let what = format!("{} under {}", case.example, shell.name());
+    let req = load(case.example, Some(case.delay));
+    let fx = Fixture::new(&req);
+    let mut args = vec![];
+    if let Some(flags) = case.extra_flags {
+        args = vec!["--kexec-extra-flags", flags];
+    }
+    let out = fx.run(shell, &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{what}: the script failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    assert_eq!(
+        stdout,
+        format!("machine will boot into nixos in {}s...\n", case.delay),
+        "{what}: unexpected stdout (stderr:\n{stderr})"
+    );
+    assert!(
+        !stderr.contains("kexec/run:"),
+        "{what}: the script warned:\n{stderr}"
+    );
+
+    // kexec --load, then (in the background, after the delay) kexec -e.
+    let extra: Vec<String> = case
+        .extra_flags
+        .map(|f| f.split_whitespace().map(String::from).collect())
+        .unwrap_or_default();
+    let request_flags: Vec<String> = req
+        .kexec
+        .extra_flags
+        .iter()
+        .map(|f| f.as_str().to_string())
+        .collect();
+    let params = cmdline::line(&req);
+    let mut load = vec![
+        "--load".to_string(),
+        format!("{}/bzImage", fx.kexec_dir.display()),
+        format!("--initrd={}/initrd", fx.kexec_dir.display()),
+        "--no-checks".to_string(),
+        format!(
+            "--command-line=init={INIT} {RELEASE_PARAMS}{}{params}",
+            if params.is_empty() { "" } else { " " }
+        ),
+    ];
+    if kernel_is_at_least_6_1() {
+        load.push("--kexec-syscall-auto".into());
+    }
+    load.extend(request_flags.iter().cloned());
+    load.extend(extra.iter().cloned());
+    let mut exec = vec!["-e".to_string()];
+    exec.extend(request_flags);
+    exec.extend(extra);
+    let calls = fx.wait_for_kexec_calls(2, Duration::from_secs(10 + u64::from(case.delay)));
+    assert_eq!(calls, vec![load, exec], "{what}: kexec calls");
+
+    // kexec/initrd = the release's initrd + one gzip'ed cpio.
+    let initrd = fs::read(fx.kexec_dir.join("initrd")).unwrap();
+    assert!(
+        initrd.starts_with(&fx.initrd),
+        "{what}: the original initrd bytes changed"
+    );
+    let appended = &initrd[fx.initrd.len()..];
+    let members = read_appended_overlay(appended, &what);
+
+    let mut expected = BTreeMap::new();
+    for dir in ["ssh", "nixos-images", "nixos-images/networkd"] {
+        expected.insert(dir.to_string(), (0o040000 | overlay::DIR_MODE, vec![]));
+    }
+    let keys: String = expected_keys(&req)
+        .iter()
+        .map(|k| format!("{k}\n"))
+        .collect();
+    expected.insert(
+        overlay::AUTHORIZED_KEYS.into(),
+        (0o100000 | overlay::KEY_MODE, keys.into_bytes()),
+    );
+    expected.insert(
+        "ssh/ssh_host_ed25519_key".into(),
+        (0o100600, HOST_KEY.into()),
+    );
+    expected.insert(
+        "ssh/ssh_host_ed25519_key.pub".into(),
+        (0o100644, HOST_KEY_PUB.into()),
+    );
+    expected.insert(
+        "addrs.json".into(),
+        (0o100600, format!("{ADDRS_JSON}\n").into()),
+    );
+    expected.insert(
+        "routes-v4.json".into(),
+        (0o100600, format!("{ROUTES_V4_JSON}\n").into()),
+    );
+    expected.insert(
+        "routes-v6.json".into(),
+        (0o100600, format!("{ROUTES_V6_JSON}\n").into()),
+    );
+    // cp of the 0444 /etc/machine-id under the script's umask 077.
+    expected.insert("machine-id".into(), (0o100400, MACHINE_ID.into()));
+    for f in overlay::files(&req) {
+        if f.path != overlay::AUTHORIZED_KEYS {
+            expected.insert(f.path.clone(), (0o100000 | f.mode, f.contents));
+        }
+    }
+    let actual: BTreeMap<String, (u32, Vec<u8>)> = members
+        .into_iter()
+        .map(|(path, m)| (path, (m.mode, m.data)))
+        .collect();
+    assert_eq!(
+        printable(&actual),
+        printable(&expected),
+        "{what}: members of the appended cpio (path -> mode, contents)"
+    );
+
+    // Nothing is left next to the tarball.
+    assert_eq!(
+        fx.kexec_dir_listing(),
+        Fixture::TARBALL_FILES,
+        "{what}: files left in kexec/"
+    );
+}
+
+/// A missing run.release and an unknown argument stop the script before it changes anything.
+fn check_failures(shell: &Shell) {
+    let req = load("static-hetzner.toml", Some(0));
+    let runs: [(&str, &[&str], bool, &str); 3] = [
+        ("missing run.release", &[], true, "run.release"),
+        (
+            "unknown argument",
+            &["--bogus"],
+            false,
+            "unknown argument: --bogus",
+        ),
+        (
+            "--kexec-extra-flags without a value",
+            &["--kexec-extra-flags"],
+            false,
+            "needs a value",
+        ),
+    ];
+    for (what, args, remove_release_run, message) in runs {
+        let what = format!("{what} under {}", shell.name());
+        let fx = Fixture::new(&req);
+        if remove_release_run {
+            fs::remove_file(fx.kexec_dir.join(kexec_run::RELEASE_RUN_NAME)).unwrap();
+        }
+        let listing = fx.kexec_dir_listing();
+        let out = fx.run(shell, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "{what}: the script succeeded: {out:?}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{what}: stdout: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            stderr.starts_with("kexec/run: error: ") && stderr.contains(message),
+            "{what}: stderr should be an error mentioning {message:?}, is:\n{stderr}"
+        );
+        assert_eq!(
+            fs::read(fx.kexec_dir.join("initrd")).unwrap(),
+            fx.initrd,
+            "{what}: initrd changed"
+        );
+        assert_eq!(
+            fx.kexec_dir_listing(),
+            listing,
+            "{what}: files in kexec/ changed"
+        );
+        assert!(
+            !fx.log.exists(),
+            "{what}: kexec was called:\n{:?}",
+            fx.kexec_calls()
+        );
+    }
+}
+
+/// What `ssh/authorized_keys` must hold: the keys collected from the machine (see [`Fixture::new`]), then the
+/// request's, each once.
+fn expected_keys(req: &ValidRequest) -> Vec<String> {
+    let mut keys = vec![
+        format!(r#"from="192.0.2.0/24",no-pty {ECDSA} admin@host"#),
+        // The cloud image's forced command is dropped, the key and its comment kept.
+        format!("{ED25519} debian@cloud-image"),
+        req.ssh_authorized_keys[0].as_str().to_string(),
+        format!("{ED25519} last-line@without-newline"),
+        format!("{SK} etc@authorized_keys.d"),
+        format!("{ED25519} deploy@laptop"),
+    ];
+    keys.extend(
+        req.ssh_authorized_keys
+            .iter()
+            .map(|k| k.as_str().to_string()),
+    );
+    let mut seen = std::collections::HashSet::new();
+    keys.retain(|k| seen.insert(k.clone()));
+    keys
+}
+
+/// A fake release tarball (`kexec/`) plus the files mounted over the machine's in the script's namespace.
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    kexec_dir: PathBuf,
+    /// Files mounted over the machine's (`host/...`).
+    host: PathBuf,
+    /// Where the kexec stub logs its calls.
+    log: PathBuf,
+    /// The initrd as the release ships it.
+    initrd: Vec<u8>,
+}
+
+impl Fixture {
+    const TARBALL_FILES: &[&str] = &["bzImage", "initrd", "ip", "kexec", "run", "run.release"];
+
+    fn new(req: &ValidRequest) -> Fixture {
+        require_tools();
+        // Under target/ (not /tmp, which may be noexec), and outside the directories the namespace replaces.
+        let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .expect("creating a temporary directory");
+        let root = tmp.path().canonicalize().unwrap();
+        for hidden in ["/root", "/etc", "/dev"] {
+            assert!(
+                !root.starts_with(hidden),
+                "the fixture must not be under {hidden}: {}",
+                root.display()
+            );
+        }
+        let kexec_dir = root.join("kexec");
+        let host = root.join("host");
+        let log = root.join("kexec-calls.log");
+        fs::create_dir_all(&kexec_dir).unwrap();
+        fs::create_dir_all(host.join("ssh/authorized_keys.d")).unwrap();
+
+        let stub = format!(
+            "#!/bin/sh\n# Stand-in for kexec: logs its arguments, one a line, and never boots anything.\n\
+             {{ for arg in \"$@\"; do printf '%s\\n' \"$arg\"; done; printf '%s\\n' {CALL_END}; }} >>'{}'\n",
+            log.display()
+        );
+        write(&kexec_dir.join("kexec"), stub, 0o755);
+        let ip = format!(
+            "#!/bin/sh\n# Stand-in for ip with --json.\ncase \"$*\" in\n\
+             '--json addr') echo '{ADDRS_JSON}' ;;\n\
+             '-4 --json route') echo '{ROUTES_V4_JSON}' ;;\n\
+             '-6 --json route') echo '{ROUTES_V6_JSON}' ;;\n\
+             *) echo \"ip stub: unexpected arguments: $*\" >&2; exit 1 ;;\nesac\n"
+        );
+        write(&kexec_dir.join("ip"), ip, 0o755);
+        write(&kexec_dir.join("bzImage"), "not a kernel", 0o644);
+        let initrd = Cpio::new()
+            .file("init", 0o755, "#!/bin/sh\necho the release's initrd\n")
+            .to_gzip();
+        write(&kexec_dir.join("initrd"), &initrd, 0o644);
+        let release_run = format!(
+            "#!/usr/bin/env bash\nset -ex\ninit=\"{INIT}\"\nkernelParams=\"{RELEASE_PARAMS}\"\n\
+             SCRIPT_DIR=$( cd -- \"$( dirname -- \"${{BASH_SOURCE[0]}}\" )\" &> /dev/null && pwd )\n\
+             # ... the rest of the release's script ...\n"
+        );
+        write(
+            &kexec_dir.join(kexec_run::RELEASE_RUN_NAME),
+            release_run,
+            0o755,
+        );
+        write(&kexec_dir.join("run"), kexec_run::script(req), 0o755);
+
+        // root's keys: options kept, a cloud image's forced command, comments and blank lines, a duplicate of a
+        // request key, and no newline after the last line.
+        let root_keys = format!(
+            "# keys of root\n\
+             from=\"192.0.2.0/24\",no-pty {ECDSA} admin@host\n\
+             \n\
+             no-port-forwarding,no-agent-forwarding,no-X11-forwarding,command=\"echo 'Please login as the user \\\"debian\\\" rather than the user \\\"root\\\".';echo;sleep 10;exit 142\" {ED25519} debian@cloud-image\n   \
+             # an indented comment\n\
+             \t\n\
+             {}\n\
+             {ED25519} last-line@without-newline",
+            req.ssh_authorized_keys[0].as_str()
+        );
+        write(&host.join("root-authorized_keys"), root_keys, 0o600);
+        write(
+            &host.join("ssh/authorized_keys.d/root"),
+            format!("{SK} etc@authorized_keys.d\n"),
+            0o644,
+        );
+        write(
+            &host.join("sudo-user-authorized_keys"),
+            format!("{ED25519} deploy@laptop\nfrom=\"192.0.2.0/24\",no-pty {ECDSA} admin@host\n"),
+            0o600,
+        );
+        write(&host.join("ssh/ssh_host_ed25519_key"), HOST_KEY, 0o600);
+        write(
+            &host.join("ssh/ssh_host_ed25519_key.pub"),
+            HOST_KEY_PUB,
+            0o644,
+        );
+        write(&host.join("machine-id"), MACHINE_ID, 0o444);
+        write(
+            &host.join("passwd"),
+            format!(
+                "root:x:0:0:root:/root:/bin/sh\n{SUDO_USER}:x:1000:1000::{SUDO_HOME}:/bin/sh\n"
+            ),
+            0o644,
+        );
+        Fixture {
+            _tmp: tmp,
+            kexec_dir,
+            host,
+            log,
+            initrd,
+        }
+    }
+
+    /// Runs `kexec/run ARGS` with `shell` in a private mount namespace holding the fixture's files.
+    fn run(&self, shell: &Shell, args: &[&str]) -> Output {
+        // Run by the shell under test, too. $1 = host fixture dir, $2 = the script, then its arguments.
+        let setup = format!(
+            r#"set -eu
+host=$1 run=$2
+shift 2
+mount -t tmpfs -o mode=0700 tmpfs /root
+mkdir -p /root/.ssh {SUDO_HOME}/.ssh
+cp "$host/root-authorized_keys" /root/.ssh/authorized_keys
+cp "$host/sudo-user-authorized_keys" {SUDO_HOME}/.ssh/authorized_keys
+mount --bind "$host/ssh" /etc/ssh
+mount --bind "$host/machine-id" /etc/machine-id
+mount --bind "$host/passwd" /etc/passwd
+if [ -e /dev/kmsg ]; then mount --bind /dev/null /dev/kmsg; fi
+exec {} "$run" "$@"
+"#,
+            shell.name()
+        );
+        let out = Command::new("unshare")
+            .args(["--mount", "--propagation", "private"])
+            .args(shell.0)
+            .args(["-c", &setup, "setup"])
+            .arg(&self.host)
+            .arg(self.kexec_dir.join("run"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("SUDO_USER", SUDO_USER)
+            .stdin(Stdio::null())
+            .output()
+            .expect("running unshare");
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("unshare:"),
+            "unshare failed (the test must run as root): {out:?}"
+        );
+        out
+    }
+
+    /// The stub's calls, each as its arguments.
+    fn kexec_calls(&self) -> Vec<Vec<String>> {
+        let log = fs::read_to_string(&self.log).unwrap_or_default();
+        let mut calls = vec![];
+        let mut call = vec![];
+        for line in log.lines() {
+            if line == CALL_END {
+                calls.push(std::mem::take(&mut call));
+            } else {
+                call.push(line.to_string());
+            }
+        }
+        calls
+    }
+
+    /// Waits until the stub was called `n` times (the boot call runs in the background after the delay).
+    fn wait_for_kexec_calls(&self, n: usize, timeout: Duration) -> Vec<Vec<String>> {
+        let start = Instant::now();
+        loop {
+            let calls = self.kexec_calls();
+            if calls.len() >= n || start.elapsed() > timeout {
+                // Give an unexpected further call a moment to show up.
+                std::thread::sleep(Duration::from_millis(200));
+                return self.kexec_calls();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn kexec_dir_listing(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(&self.kexec_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+const CALL_END: &str = "--end-of-call--";
+
+/// Checks that `appended` is one gzip member holding one newc cpio archive, and returns its members by path.
+fn read_appended_overlay(appended: &[u8], what: &str) -> BTreeMap<String, CpioMember> {
+    assert!(
+        appended.starts_with(&[0x1f, 0x8b]),
+        "{what}: nothing gzip'ed was appended to the initrd"
+    );
+    let out = run_with_stdin(Command::new("gzip").arg("-dc"), appended);
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{what}: gzip -dc of the appended bytes: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cpio = out.stdout;
+    // The last member's ISIZE is the size of everything only if there is just one member.
+    let isize = u32::from_le_bytes(appended[appended.len() - 4..].try_into().unwrap());
+    assert_eq!(
+        isize as usize,
+        cpio.len(),
+        "{what}: more than one gzip member was appended"
+    );
+    let (members, end) = parse_newc(&cpio, what);
+    assert!(
+        cpio[end..].iter().all(|&b| b == 0),
+        "{what}: more than one cpio archive was appended"
+    );
+    members
+}
+
+struct CpioMember {
+    mode: u32,
+    data: Vec<u8>,
+}
+
+/// Parses a newc cpio archive up to its trailer: the members by path (without a leading `./`) and the end offset.
+fn parse_newc(bytes: &[u8], what: &str) -> (BTreeMap<String, CpioMember>, usize) {
+    let align = |n: usize| n.div_ceil(4) * 4;
+    let mut members = BTreeMap::new();
+    let mut off = 0;
+    loop {
+        let header = bytes
+            .get(off..off + 110)
+            .unwrap_or_else(|| panic!("{what}: cpio ends without a trailer"));
+        assert_eq!(
+            &header[..6],
+            b"070701",
+            "{what}: not a newc cpio member at offset {off}"
+        );
+        let field = |i: usize| {
+            let hex = std::str::from_utf8(&header[6 + 8 * i..14 + 8 * i]).unwrap();
+            u32::from_str_radix(hex, 16).unwrap() as usize
+        };
+        let (mode, uid, gid, size, name_size) = (field(1), field(2), field(3), field(6), field(11));
+        let name = String::from_utf8(bytes[off + 110..off + 110 + name_size - 1].to_vec()).unwrap();
+        let data_start = align(off + 110 + name_size);
+        let data = bytes[data_start..data_start + size].to_vec();
+        off = align(data_start + size);
+        if name == "TRAILER!!!" {
+            return (members, off);
+        }
+        let path = name.strip_prefix("./").unwrap_or(&name).to_string();
+        assert!(
+            !path.is_empty()
+                && path != "."
+                && !path.starts_with('/')
+                && !path.split('/').any(|c| c == ".."),
+            "{what}: the cpio has a member named {name:?}"
+        );
+        assert_eq!((uid, gid), (0, 0), "{what}: {name} is not owned by root");
+        let member = CpioMember {
+            mode: mode as u32,
+            data,
+        };
+        assert!(
+            members.insert(path, member).is_none(),
+            "{what}: {name} is in the cpio twice"
+        );
+    }
+}
+
+/// Mode in octal and contents as text, so a failed comparison is readable.
+fn printable(members: &BTreeMap<String, (u32, Vec<u8>)>) -> BTreeMap<String, String> {
+    members
+        .iter()
+        .map(|(path, (mode, data))| {
+            (
+                path.clone(),
+                format!("{mode:06o} {}", String::from_utf8_lossy(data)),
+            )
+        })
+        .collect()
+}
+
+/// The script uses kexec_file_load (`--kexec-syscall-auto`) from Linux 6.1 on.
+fn kernel_is_at_least_6_1() -> bool {
+    let release = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let mut parts = release.trim().split(['.', '-']);
+    let major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    (major, minor) >= (6, 1)
+}
+
+fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+/// Every `examples/*.toml`, by file name, sorted.
+fn examples() -> Vec<(String, String)> {
+    let mut examples: Vec<(String, String)> = fs::read_dir(examples_dir())
+        .expect("reading examples/")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, fs::read_to_string(&p).unwrap())
+        })
+        .collect();
+    examples.sort();
+    examples
+}
+
+/// Parses and validates an example, optionally with another kexec delay.
+fn load(example: &str, delay: Option<u32>) -> ValidRequest {
+    let text = fs::read_to_string(examples_dir().join(example))
+        .unwrap_or_else(|e| panic!("{example}: {e}"));
+    let mut req =
+        Request::parse(&text, RequestFormat::Toml).unwrap_or_else(|e| panic!("{example}: {e}"));
+    if let Some(delay) = delay {
+        req.kexec.delay_seconds = delay;
+    }
+    let req = req
+        .validate()
+        .unwrap_or_else(|e| panic!("{example}: {e:?}"));
+    assert!(req.image.is_kexec(), "{example} is not a kexec request");
+    req
+}
+
+fn write(path: &Path, contents: impl AsRef<[u8]>, mode: u32) {
+    fs::write(path, contents).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn run_with_stdin(cmd: &mut Command, stdin: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || input.write_all(&stdin));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    out
+}
+
+/// Fails, naming the tool, when something the test needs is missing; also requires root.
+fn require_tools() {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for tool in REQUIRED_TOOLS {
+        let found = std::env::split_paths(&path).any(|dir| {
+            fs::metadata(dir.join(tool))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        });
+        assert!(
+            found,
+            "`{tool}` is not installed (not on PATH); this test needs it"
+        );
+    }
+    let id = Command::new("id")
+        .arg("-u")
+        .output()
+        .expect("running id -u");
+    assert_eq!(
+        String::from_utf8_lossy(&id.stdout).trim(),
+        "0",
+        "this test must run as root (it mounts fixtures in a private mount namespace)"
+    );
+}
