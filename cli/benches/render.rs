@@ -1,0 +1,88 @@
+//! `cargo bench -p nixos-images-cli`: rendering every artifact for a large request (64 interfaces, 256 keys), and
+//! the whole CLI process for the built-in example. Prints divan's table (median is the figure to report).
+
+use std::process::Command;
+
+use nixos_images_core::render::ArtifactKind;
+use nixos_images_core::request::{InterfaceRequest, RouteRequest};
+use nixos_images_core::{Request, ValidRequest};
+
+fn main() {
+    divan::main();
+}
+
+const KEYS: [&str; 3] = [
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJc8dPZMT4nOt7KCWcXuD/SnwMbZVnS0zy/73ZA8lGTg",
+    "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEfMNVa/3GkPhfPipYCogzvDF1IZIpfDjJ2siN2lYwcrGXSRf6Nq6UzX6LYXPebKCr00wpIUxYSiBbHRPKBziVQ=",
+    "sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIOSmOIUysZTcmkQbpnb+6k4znBGbxm9Q4cJAdFBrD4ZIAAAABHNzaDo=",
+];
+
+/// 64 static dual-stack interfaces with routes, 256 keys (a third with options prefixes).
+fn large_request() -> Request {
+    let mut req = Request { image: "kexec-noninteractive".into(), hostname: Some("big-host".into()), ..Default::default() };
+    for i in 0..256 {
+        let key = KEYS[i % KEYS.len()];
+        let options = if i % 3 == 0 { "from=\"10.0.0.0/8\",no-pty " } else { "" };
+        req.ssh_authorized_keys.push(format!("{options}{key} user{i}@\"host\" ${{x}}"));
+    }
+    for i in 0..64u32 {
+        req.interfaces.push(InterfaceRequest {
+            match_mac: Some(format!("52:54:00:00:{:02x}:{:02x}", i / 256, i % 256)),
+            match_name: None,
+            dhcp: false,
+            addresses: vec![format!("10.{i}.0.10/24"), format!("2001:db8:{i:x}::10/64")],
+            routes: vec![
+                RouteRequest { destination: "default".into(), gateway: Some(format!("10.{i}.0.1")), on_link: false },
+                RouteRequest { destination: format!("172.{}.0.0/16", 16 + i % 16), gateway: Some(format!("10.{i}.0.254")), on_link: false },
+                RouteRequest { destination: "default".into(), gateway: Some("fe80::1".into()), on_link: false },
+            ],
+        });
+    }
+    req.nameservers = vec!["192.0.2.53".into(), "2001:db8::53".into()];
+    req
+}
+
+fn valid_large() -> ValidRequest {
+    large_request().validate().expect("the large request is valid")
+}
+
+#[divan::bench]
+fn validate_large_request(bencher: divan::Bencher) {
+    let req = large_request();
+    bencher.bench(|| divan::black_box(&req).validate().unwrap());
+}
+
+#[divan::bench]
+fn render_all_artifacts_large_request(bencher: divan::Bencher) {
+    let req = valid_large();
+    bencher.bench(|| {
+        for kind in ArtifactKind::ALL {
+            divan::black_box(kind.render(divan::black_box(&req)));
+        }
+    });
+}
+
+#[divan::bench(args = ["ipxe", "nix-module", "kexec-run", "overlay", "bundle"])]
+fn render_one_large(bencher: divan::Bencher, name: &str) {
+    let mut req = valid_large();
+    let kind = ArtifactKind::ALL.into_iter().find(|k| k.as_str() == name).unwrap();
+    if !kind.applies_to(req.image) {
+        req.image = nixos_images_core::ImageKind::Netboot;
+    }
+    bencher.bench(|| divan::black_box(kind.render(&req)));
+}
+
+/// The whole process: start, read the built-in example request, validate, render the bundle, write to a pipe.
+#[divan::bench(sample_count = 30)]
+fn cli_process_bundle_example(bencher: divan::Bencher) {
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/static-hetzner.toml");
+    bencher.bench(|| {
+        let out = Command::new(env!("CARGO_BIN_EXE_nixos-images-gen"))
+            .args(["bundle", "--request"])
+            .arg(&example)
+            .output()
+            .expect("running nixos-images-gen");
+        assert!(out.status.success());
+        divan::black_box(out.stdout.len())
+    });
+}
