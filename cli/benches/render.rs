@@ -19,7 +19,8 @@ const KEYS: [&str; 3] = [
 
 /// 64 static dual-stack interfaces with routes, 256 keys (a third with options prefixes).
 fn large_request() -> Request {
-    let mut req = Request { image: "kexec-noninteractive".into(), hostname: Some("big-host".into()), ..Default::default() };
+    let mut req =
+        Request { image: "kexec-noninteractive".into(), hostname: Some("big-host".into()), ..Default::default() };
     for i in 0..256 {
         let key = KEYS[i % KEYS.len()];
         let options = if i % 3 == 0 { "from=\"10.0.0.0/8\",no-pty " } else { "" };
@@ -33,7 +34,11 @@ fn large_request() -> Request {
             addresses: vec![format!("10.{i}.0.10/24"), format!("2001:db8:{i:x}::10/64")],
             routes: vec![
                 RouteRequest { destination: "default".into(), gateway: Some(format!("10.{i}.0.1")), on_link: false },
-                RouteRequest { destination: format!("172.{}.0.0/16", 16 + i % 16), gateway: Some(format!("10.{i}.0.254")), on_link: false },
+                RouteRequest {
+                    destination: format!("172.{}.0.0/16", 16 + i % 16),
+                    gateway: Some(format!("10.{i}.0.254")),
+                    on_link: false,
+                },
                 RouteRequest { destination: "default".into(), gateway: Some("fe80::1".into()), on_link: false },
             ],
         });

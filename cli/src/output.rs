@@ -22,15 +22,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
         .prefix(".nixos-images-gen.")
         .tempfile_in(&dir)
         .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("writing {}", path.display()))?;
-    set_mode(tmp.as_file(), mode)
-        .with_context(|| format!("setting the mode of {}", path.display()))?;
-    tmp.as_file()
-        .sync_all()
-        .with_context(|| format!("writing {}", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("writing {}", path.display()))?;
+    tmp.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
+    set_mode(tmp.as_file(), mode).with_context(|| format!("setting the mode of {}", path.display()))?;
+    tmp.as_file().sync_all().with_context(|| format!("writing {}", path.display()))?;
+    tmp.persist(path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
@@ -47,11 +42,7 @@ fn set_mode(_: &std::fs::File, _: u32) -> std::io::Result<()> {
 
 /// Writes a single-file artifact to `-o` or standard output. Binary output is not sent to a terminal.
 pub fn write_artifact(artifact: &Artifact, out: Option<&Path>, binary: bool) -> Result<()> {
-    let contents: Vec<u8> = artifact
-        .files
-        .iter()
-        .flat_map(|f| f.contents.iter().copied())
-        .collect();
+    let contents: Vec<u8> = artifact.files.iter().flat_map(|f| f.contents.iter().copied()).collect();
     match out {
         Some(path) if !is_stdout(Some(path)) => {
             let mode = artifact.files.first().map_or(0o644, |f| f.mode);
@@ -66,8 +57,6 @@ pub fn write_stdout(bytes: &[u8], binary: bool) -> Result<()> {
     if binary && stdout.is_terminal() {
         bail!("refusing to write binary data to a terminal; use -o FILE or redirect the output");
     }
-    stdout
-        .write_all(bytes)
-        .context("writing to standard output")?;
+    stdout.write_all(bytes).context("writing to standard output")?;
     stdout.flush().context("writing to standard output")
 }

@@ -38,11 +38,7 @@ pub struct RequestArgs {
     #[arg(long = "ssh-key-file", value_name = "FILE")]
     pub ssh_key_files: Vec<PathBuf>,
     /// Kernel parameter added to the command line (repeatable)
-    #[arg(
-        long = "kernel-param",
-        value_name = "PARAM",
-        allow_hyphen_values = true
-    )]
+    #[arg(long = "kernel-param", value_name = "PARAM", allow_hyphen_values = true)]
     pub kernel_params: Vec<String>,
     /// DNS server address (repeatable)
     #[arg(long = "nameserver", value_name = "IP")]
@@ -69,11 +65,7 @@ pub struct RequestArgs {
     #[arg(long, value_name = "SECONDS")]
     pub kexec_delay: Option<u32>,
     /// Extra flag passed to kexec (repeatable), e.g. --kexec-extra-flag=--kexec-file-syscall
-    #[arg(
-        long = "kexec-extra-flag",
-        value_name = "FLAG",
-        allow_hyphen_values = true
-    )]
+    #[arg(long = "kexec-extra-flag", value_name = "FLAG", allow_hyphen_values = true)]
     pub kexec_extra_flags: Vec<String>,
 }
 
@@ -92,22 +84,16 @@ impl RequestArgs {
         if let Some(h) = &self.hostname {
             req.hostname = Some(h.clone());
         }
-        req.ssh_authorized_keys
-            .extend(self.ssh_keys.iter().cloned());
+        req.ssh_authorized_keys.extend(self.ssh_keys.iter().cloned());
         for path in &self.ssh_key_files {
             let text = read_text(path, "--ssh-key-file")?;
-            if nixos_images_core::ssh_key::parse_authorized_key(&text).is_err()
-                && text.contains("PRIVATE KEY")
-            {
+            if nixos_images_core::ssh_key::parse_authorized_key(&text).is_err() && text.contains("PRIVATE KEY") {
                 // Hand the whole file to validation so it reports one "private key" error without echoing it.
                 req.ssh_authorized_keys.push(text);
                 continue;
             }
             req.ssh_authorized_keys.extend(
-                text.lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                    .map(str::to_string),
+                text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string),
             );
         }
         req.kernel_params.extend(self.kernel_params.iter().cloned());
@@ -143,9 +129,7 @@ impl RequestArgs {
         if let Some(d) = self.kexec_delay {
             req.kexec.delay_seconds = d;
         }
-        req.kexec
-            .extra_flags
-            .extend(self.kexec_extra_flags.iter().cloned());
+        req.kexec.extra_flags.extend(self.kexec_extra_flags.iter().cloned());
         if !errors.is_empty() {
             return Err(UsageError(errors).into());
         }
@@ -155,8 +139,7 @@ impl RequestArgs {
     /// The request, validated; every field error becomes one `error: <field>: <why>` line.
     pub fn to_valid_request(&self) -> Result<ValidRequest> {
         let req = self.to_request()?;
-        req.validate()
-            .map_err(|errs| UsageError(errs.0.iter().map(|e| e.to_string()).collect()).into())
+        req.validate().map_err(|errs| UsageError(errs.0.iter().map(|e| e.to_string()).collect()).into())
     }
 }
 
@@ -171,9 +154,7 @@ fn interface<'a>(req: &'a mut Request, iface: &str) -> &'a mut InterfaceRequest 
     let is_mac = iface.len() == 17 && iface.matches(':').count() == 5;
     let pos = req.interfaces.iter().position(|i| {
         if is_mac {
-            i.match_mac
-                .as_deref()
-                .is_some_and(|m| m.eq_ignore_ascii_case(iface))
+            i.match_mac.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(iface))
         } else {
             i.match_name.as_deref() == Some(iface)
         }
@@ -193,23 +174,14 @@ fn interface<'a>(req: &'a mut Request, iface: &str) -> &'a mut InterfaceRequest 
 
 /// `eth0=default,via=192.0.2.1,on-link`
 fn parse_route_flag(spec: &str) -> std::result::Result<(String, RouteRequest), String> {
-    let (iface, rest) = spec
-        .split_once('=')
-        .ok_or_else(|| format!("`{spec}` is not IFACE=DEST[,via=GW][,on-link]"))?;
+    let (iface, rest) = spec.split_once('=').ok_or_else(|| format!("`{spec}` is not IFACE=DEST[,via=GW][,on-link]"))?;
     let mut parts = rest.split(',');
-    let mut route = RouteRequest {
-        destination: parts.next().unwrap_or_default().to_string(),
-        ..Default::default()
-    };
+    let mut route = RouteRequest { destination: parts.next().unwrap_or_default().to_string(), ..Default::default() };
     for part in parts {
         match part.split_once('=') {
             Some(("via", gw)) => route.gateway = Some(gw.to_string()),
             None if part == "on-link" => route.on_link = true,
-            _ => {
-                return Err(format!(
-                    "unknown route option `{part}` in `{spec}` (expected via=GATEWAY or on-link)"
-                ))
-            }
+            _ => return Err(format!("unknown route option `{part}` in `{spec}` (expected via=GATEWAY or on-link)")),
         }
     }
     Ok((iface.to_string(), route))

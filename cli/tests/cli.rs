@@ -28,7 +28,8 @@ fn help_fits_the_terminal() {
 #[test]
 fn man_pages_for_every_subcommand() {
     let dir = tempfile::tempdir().unwrap();
-    let status = Command::new(env!("CARGO_BIN_EXE_nixos-images-gen")).arg("man").arg("-o").arg(dir.path()).status().unwrap();
+    let status =
+        Command::new(env!("CARGO_BIN_EXE_nixos-images-gen")).arg("man").arg("-o").arg(dir.path()).status().unwrap();
     assert!(status.success());
     for name in ["nixos-images-gen", "nixos-images-gen-render", "nixos-images-gen-bundle", "nixos-images-gen-links"] {
         let page = std::fs::read_to_string(dir.path().join(format!("{name}.1"))).unwrap();

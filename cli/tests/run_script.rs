@@ -44,21 +44,9 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
-    Case {
-        example: "static-hetzner.toml",
-        delay: 1,
-        extra_flags: None,
-    },
-    Case {
-        example: "many-keys.toml",
-        delay: 0,
-        extra_flags: None,
-    },
-    Case {
-        example: "two-interfaces.toml",
-        delay: 1,
-        extra_flags: Some("--foo --bar"),
-    },
+    Case { example: "static-hetzner.toml", delay: 1, extra_flags: None },
+    Case { example: "many-keys.toml", delay: 0, extra_flags: None },
+    Case { example: "two-interfaces.toml", delay: 1, extra_flags: Some("--foo --bar") },
 ];
 
 const REQUIRED_TOOLS: &[&str] = &["dash", "busybox", "shellcheck", "cpio", "gzip", "unshare"];
@@ -66,16 +54,16 @@ const REQUIRED_TOOLS: &[&str] = &["dash", "busybox", "shellcheck", "cpio", "gzip
 const INIT: &str = "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-nixos-system-nixos-installer/init";
 const RELEASE_PARAMS: &str = "console=ttyS0,115200 console=tty0";
 const ADDRS_JSON: &str = r#"[{"ifindex":2,"ifname":"eth0","address":"52:54:00:12:34:56","addr_info":[{"family":"inet","local":"203.0.113.10","prefixlen":32}]}]"#;
-const ROUTES_V4_JSON: &str =
-    r#"[{"dst":"default","gateway":"172.31.1.1","dev":"eth0","flags":["onlink"]}]"#;
+const ROUTES_V4_JSON: &str = r#"[{"dst":"default","gateway":"172.31.1.1","dev":"eth0","flags":["onlink"]}]"#;
 const ROUTES_V6_JSON: &str = r#"[{"dst":"default","gateway":"fe80::1","dev":"eth0","flags":[]}]"#;
 const MACHINE_ID: &str = "0123456789abcdef0123456789abcdef\n";
-const HOST_KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY-----\nfake host key of the test\n-----END OPENSSH PRIVATE KEY-----\n";
-const HOST_KEY_PUB: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJc8dPZMT4nOt7KCWcXuD/SnwMbZVnS0zy/73ZA8lGTg root@old-host\n";
+const HOST_KEY: &str =
+    "-----BEGIN OPENSSH PRIVATE KEY-----\nfake host key of the test\n-----END OPENSSH PRIVATE KEY-----\n";
+const HOST_KEY_PUB: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJc8dPZMT4nOt7KCWcXuD/SnwMbZVnS0zy/73ZA8lGTg root@old-host\n";
 
 // Key blobs from the examples (valid base64), with comments of this test.
-const ED25519: &str =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJc8dPZMT4nOt7KCWcXuD/SnwMbZVnS0zy/73ZA8lGTg";
+const ED25519: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJc8dPZMT4nOt7KCWcXuD/SnwMbZVnS0zy/73ZA8lGTg";
 const ECDSA: &str = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEfMNVa/3GkPhfPipYCogzvDF1IZIpfDjJ2siN2lYwcrGXSRf6Nq6UzX6LYXPebKCr00wpIUxYSiBbHRPKBziVQ=";
 const SK: &str = "sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIOSmOIUysZTcmkQbpnb+6k4znBGbxm9Q4cJAdFBrD4ZIAAAABHNzaDo=";
 
@@ -96,10 +84,7 @@ fn every_kexec_example_passes_shellcheck_and_matches_the_cli() {
             continue;
         }
         let script = kexec_run::script(&req);
-        let out = run_with_stdin(
-            Command::new("shellcheck").args(["-s", "sh", "-"]),
-            script.as_bytes(),
-        );
+        let out = run_with_stdin(Command::new("shellcheck").args(["-s", "sh", "-"]), script.as_bytes());
         assert!(
             out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
             "shellcheck -s sh complains about the run script of {name}:\n{}{}",
@@ -112,21 +97,11 @@ fn every_kexec_example_passes_shellcheck_and_matches_the_cli() {
             .arg(examples_dir().join(&name))
             .output()
             .expect("running nixos-images-gen");
-        assert!(
-            out.status.success(),
-            "nixos-images-gen render kexec-run -r {name}: {out:?}"
-        );
-        assert_eq!(
-            String::from_utf8_lossy(&out.stdout),
-            script,
-            "{name}: CLI output differs"
-        );
+        assert!(out.status.success(), "nixos-images-gen render kexec-run -r {name}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), script, "{name}: CLI output differs");
         checked += 1;
     }
-    assert!(
-        checked >= 3,
-        "only {checked} kexec examples found in examples/"
-    );
+    assert!(checked >= 3, "only {checked} kexec examples found in examples/");
 }
 
 #[test]
@@ -165,42 +140,25 @@ fn check(case: &Case, shell: &Shell) {
     let out = fx.run(shell, &args);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "{what}: the script failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        out.status
-    );
+    assert!(out.status.success(), "{what}: the script failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}", out.status);
     assert_eq!(
         stdout,
         format!("machine will boot into nixos in {}s...\n", case.delay),
         "{what}: unexpected stdout (stderr:\n{stderr})"
     );
-    assert!(
-        !stderr.contains("kexec/run:"),
-        "{what}: the script warned:\n{stderr}"
-    );
+    assert!(!stderr.contains("kexec/run:"), "{what}: the script warned:\n{stderr}");
 
     // kexec --load, then (in the background, after the delay) kexec -e.
-    let extra: Vec<String> = case
-        .extra_flags
-        .map(|f| f.split_whitespace().map(String::from).collect())
-        .unwrap_or_default();
-    let request_flags: Vec<String> = req
-        .kexec
-        .extra_flags
-        .iter()
-        .map(|f| f.as_str().to_string())
-        .collect();
+    let extra: Vec<String> =
+        case.extra_flags.map(|f| f.split_whitespace().map(String::from).collect()).unwrap_or_default();
+    let request_flags: Vec<String> = req.kexec.extra_flags.iter().map(|f| f.as_str().to_string()).collect();
     let params = cmdline::line(&req);
     let mut load = vec![
         "--load".to_string(),
         format!("{}/bzImage", fx.kexec_dir.display()),
         format!("--initrd={}/initrd", fx.kexec_dir.display()),
         "--no-checks".to_string(),
-        format!(
-            "--command-line=init={INIT} {RELEASE_PARAMS}{}{params}",
-            if params.is_empty() { "" } else { " " }
-        ),
+        format!("--command-line=init={INIT} {RELEASE_PARAMS}{}{params}", if params.is_empty() { "" } else { " " }),
     ];
     if kernel_is_at_least_6_1() {
         load.push("--kexec-syscall-auto".into());
@@ -215,10 +173,7 @@ fn check(case: &Case, shell: &Shell) {
 
     // kexec/initrd = the release's initrd + one gzip'ed cpio.
     let initrd = fs::read(fx.kexec_dir.join("initrd")).unwrap();
-    assert!(
-        initrd.starts_with(&fx.initrd),
-        "{what}: the original initrd bytes changed"
-    );
+    assert!(initrd.starts_with(&fx.initrd), "{what}: the original initrd bytes changed");
     let appended = &initrd[fx.initrd.len()..];
     let members = read_appended_overlay(appended, &what);
 
@@ -226,34 +181,13 @@ fn check(case: &Case, shell: &Shell) {
     for dir in ["ssh", "nixos-images", "nixos-images/networkd"] {
         expected.insert(dir.to_string(), (0o040000 | overlay::DIR_MODE, vec![]));
     }
-    let keys: String = expected_keys(&req)
-        .iter()
-        .map(|k| format!("{k}\n"))
-        .collect();
-    expected.insert(
-        overlay::AUTHORIZED_KEYS.into(),
-        (0o100000 | overlay::KEY_MODE, keys.into_bytes()),
-    );
-    expected.insert(
-        "ssh/ssh_host_ed25519_key".into(),
-        (0o100600, HOST_KEY.into()),
-    );
-    expected.insert(
-        "ssh/ssh_host_ed25519_key.pub".into(),
-        (0o100644, HOST_KEY_PUB.into()),
-    );
-    expected.insert(
-        "addrs.json".into(),
-        (0o100600, format!("{ADDRS_JSON}\n").into()),
-    );
-    expected.insert(
-        "routes-v4.json".into(),
-        (0o100600, format!("{ROUTES_V4_JSON}\n").into()),
-    );
-    expected.insert(
-        "routes-v6.json".into(),
-        (0o100600, format!("{ROUTES_V6_JSON}\n").into()),
-    );
+    let keys: String = expected_keys(&req).iter().map(|k| format!("{k}\n")).collect();
+    expected.insert(overlay::AUTHORIZED_KEYS.into(), (0o100000 | overlay::KEY_MODE, keys.into_bytes()));
+    expected.insert("ssh/ssh_host_ed25519_key".into(), (0o100600, HOST_KEY.into()));
+    expected.insert("ssh/ssh_host_ed25519_key.pub".into(), (0o100644, HOST_KEY_PUB.into()));
+    expected.insert("addrs.json".into(), (0o100600, format!("{ADDRS_JSON}\n").into()));
+    expected.insert("routes-v4.json".into(), (0o100600, format!("{ROUTES_V4_JSON}\n").into()));
+    expected.insert("routes-v6.json".into(), (0o100600, format!("{ROUTES_V6_JSON}\n").into()));
     // cp of the 0444 /etc/machine-id under the script's umask 077.
     expected.insert("machine-id".into(), (0o100400, MACHINE_ID.into()));
     for f in overlay::files(&req) {
@@ -261,10 +195,8 @@ fn check(case: &Case, shell: &Shell) {
             expected.insert(f.path.clone(), (0o100000 | f.mode, f.contents));
         }
     }
-    let actual: BTreeMap<String, (u32, Vec<u8>)> = members
-        .into_iter()
-        .map(|(path, m)| (path, (m.mode, m.data)))
-        .collect();
+    let actual: BTreeMap<String, (u32, Vec<u8>)> =
+        members.into_iter().map(|(path, m)| (path, (m.mode, m.data))).collect();
     assert_eq!(
         printable(&actual),
         printable(&expected),
@@ -272,11 +204,7 @@ fn check(case: &Case, shell: &Shell) {
     );
 
     // Nothing is left next to the tarball.
-    assert_eq!(
-        fx.kexec_dir_listing(),
-        Fixture::TARBALL_FILES,
-        "{what}: files left in kexec/"
-    );
+    assert_eq!(fx.kexec_dir_listing(), Fixture::TARBALL_FILES, "{what}: files left in kexec/");
 }
 
 /// A missing run.release and an unknown argument stop the script before it changes anything.
@@ -284,18 +212,8 @@ fn check_failures(shell: &Shell) {
     let req = load("static-hetzner.toml", Some(0));
     let runs: [(&str, &[&str], bool, &str); 3] = [
         ("missing run.release", &[], true, "run.release"),
-        (
-            "unknown argument",
-            &["--bogus"],
-            false,
-            "unknown argument: --bogus",
-        ),
-        (
-            "--kexec-extra-flags without a value",
-            &["--kexec-extra-flags"],
-            false,
-            "needs a value",
-        ),
+        ("unknown argument", &["--bogus"], false, "unknown argument: --bogus"),
+        ("--kexec-extra-flags without a value", &["--kexec-extra-flags"], false, "needs a value"),
     ];
     for (what, args, remove_release_run, message) in runs {
         let what = format!("{what} under {}", shell.name());
@@ -306,34 +224,15 @@ fn check_failures(shell: &Shell) {
         let listing = fx.kexec_dir_listing();
         let out = fx.run(shell, args);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            !out.status.success(),
-            "{what}: the script succeeded: {out:?}"
-        );
-        assert!(
-            out.stdout.is_empty(),
-            "{what}: stdout: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        assert!(!out.status.success(), "{what}: the script succeeded: {out:?}");
+        assert!(out.stdout.is_empty(), "{what}: stdout: {}", String::from_utf8_lossy(&out.stdout));
         assert!(
             stderr.starts_with("kexec/run: error: ") && stderr.contains(message),
             "{what}: stderr should be an error mentioning {message:?}, is:\n{stderr}"
         );
-        assert_eq!(
-            fs::read(fx.kexec_dir.join("initrd")).unwrap(),
-            fx.initrd,
-            "{what}: initrd changed"
-        );
-        assert_eq!(
-            fx.kexec_dir_listing(),
-            listing,
-            "{what}: files in kexec/ changed"
-        );
-        assert!(
-            !fx.log.exists(),
-            "{what}: kexec was called:\n{:?}",
-            fx.kexec_calls()
-        );
+        assert_eq!(fs::read(fx.kexec_dir.join("initrd")).unwrap(), fx.initrd, "{what}: initrd changed");
+        assert_eq!(fx.kexec_dir_listing(), listing, "{what}: files in kexec/ changed");
+        assert!(!fx.log.exists(), "{what}: kexec was called:\n{:?}", fx.kexec_calls());
     }
 }
 
@@ -349,11 +248,7 @@ fn expected_keys(req: &ValidRequest) -> Vec<String> {
         format!("{SK} etc@authorized_keys.d"),
         format!("{ED25519} deploy@laptop"),
     ];
-    keys.extend(
-        req.ssh_authorized_keys
-            .iter()
-            .map(|k| k.as_str().to_string()),
-    );
+    keys.extend(req.ssh_authorized_keys.iter().map(|k| k.as_str().to_string()));
     let mut seen = std::collections::HashSet::new();
     keys.retain(|k| seen.insert(k.clone()));
     keys
@@ -377,15 +272,10 @@ impl Fixture {
     fn new(req: &ValidRequest) -> Fixture {
         require_tools();
         // Under target/ (not /tmp, which may be noexec), and outside the directories the namespace replaces.
-        let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-            .expect("creating a temporary directory");
+        let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("creating a temporary directory");
         let root = tmp.path().canonicalize().unwrap();
         for hidden in ["/root", "/etc", "/dev"] {
-            assert!(
-                !root.starts_with(hidden),
-                "the fixture must not be under {hidden}: {}",
-                root.display()
-            );
+            assert!(!root.starts_with(hidden), "the fixture must not be under {hidden}: {}", root.display());
         }
         let kexec_dir = root.join("kexec");
         let host = root.join("host");
@@ -408,20 +298,14 @@ impl Fixture {
         );
         write(&kexec_dir.join("ip"), ip, 0o755);
         write(&kexec_dir.join("bzImage"), "not a kernel", 0o644);
-        let initrd = Cpio::new()
-            .file("init", 0o755, "#!/bin/sh\necho the release's initrd\n")
-            .to_gzip();
+        let initrd = Cpio::new().file("init", 0o755, "#!/bin/sh\necho the release's initrd\n").to_gzip();
         write(&kexec_dir.join("initrd"), &initrd, 0o644);
         let release_run = format!(
             "#!/usr/bin/env bash\nset -ex\ninit=\"{INIT}\"\nkernelParams=\"{RELEASE_PARAMS}\"\n\
              SCRIPT_DIR=$( cd -- \"$( dirname -- \"${{BASH_SOURCE[0]}}\" )\" &> /dev/null && pwd )\n\
              # ... the rest of the release's script ...\n"
         );
-        write(
-            &kexec_dir.join(kexec_run::RELEASE_RUN_NAME),
-            release_run,
-            0o755,
-        );
+        write(&kexec_dir.join(kexec_run::RELEASE_RUN_NAME), release_run, 0o755);
         write(&kexec_dir.join("run"), kexec_run::script(req), 0o755);
 
         // root's keys: options kept, a cloud image's forced command, comments and blank lines, a duplicate of a
@@ -438,37 +322,21 @@ impl Fixture {
             req.ssh_authorized_keys[0].as_str()
         );
         write(&host.join("root-authorized_keys"), root_keys, 0o600);
-        write(
-            &host.join("ssh/authorized_keys.d/root"),
-            format!("{SK} etc@authorized_keys.d\n"),
-            0o644,
-        );
+        write(&host.join("ssh/authorized_keys.d/root"), format!("{SK} etc@authorized_keys.d\n"), 0o644);
         write(
             &host.join("sudo-user-authorized_keys"),
             format!("{ED25519} deploy@laptop\nfrom=\"192.0.2.0/24\",no-pty {ECDSA} admin@host\n"),
             0o600,
         );
         write(&host.join("ssh/ssh_host_ed25519_key"), HOST_KEY, 0o600);
-        write(
-            &host.join("ssh/ssh_host_ed25519_key.pub"),
-            HOST_KEY_PUB,
-            0o644,
-        );
+        write(&host.join("ssh/ssh_host_ed25519_key.pub"), HOST_KEY_PUB, 0o644);
         write(&host.join("machine-id"), MACHINE_ID, 0o444);
         write(
             &host.join("passwd"),
-            format!(
-                "root:x:0:0:root:/root:/bin/sh\n{SUDO_USER}:x:1000:1000::{SUDO_HOME}:/bin/sh\n"
-            ),
+            format!("root:x:0:0:root:/root:/bin/sh\n{SUDO_USER}:x:1000:1000::{SUDO_HOME}:/bin/sh\n"),
             0o644,
         );
-        Fixture {
-            _tmp: tmp,
-            kexec_dir,
-            host,
-            log,
-            initrd,
-        }
+        Fixture { _tmp: tmp, kexec_dir, host, log, initrd }
     }
 
     /// Runs `kexec/run ARGS` with `shell` in a private mount namespace holding the fixture's files.
@@ -553,10 +421,7 @@ const CALL_END: &str = "--end-of-call--";
 
 /// Checks that `appended` is one gzip member holding one newc cpio archive, and returns its members by path.
 fn read_appended_overlay(appended: &[u8], what: &str) -> BTreeMap<String, CpioMember> {
-    assert!(
-        appended.starts_with(&[0x1f, 0x8b]),
-        "{what}: nothing gzip'ed was appended to the initrd"
-    );
+    assert!(appended.starts_with(&[0x1f, 0x8b]), "{what}: nothing gzip'ed was appended to the initrd");
     let out = run_with_stdin(Command::new("gzip").arg("-dc"), appended);
     assert!(
         out.status.success() && out.stderr.is_empty(),
@@ -566,16 +431,9 @@ fn read_appended_overlay(appended: &[u8], what: &str) -> BTreeMap<String, CpioMe
     let cpio = out.stdout;
     // The last member's ISIZE is the size of everything only if there is just one member.
     let isize = u32::from_le_bytes(appended[appended.len() - 4..].try_into().unwrap());
-    assert_eq!(
-        isize as usize,
-        cpio.len(),
-        "{what}: more than one gzip member was appended"
-    );
+    assert_eq!(isize as usize, cpio.len(), "{what}: more than one gzip member was appended");
     let (members, end) = parse_newc(&cpio, what);
-    assert!(
-        cpio[end..].iter().all(|&b| b == 0),
-        "{what}: more than one cpio archive was appended"
-    );
+    assert!(cpio[end..].iter().all(|&b| b == 0), "{what}: more than one cpio archive was appended");
     members
 }
 
@@ -590,14 +448,8 @@ fn parse_newc(bytes: &[u8], what: &str) -> (BTreeMap<String, CpioMember>, usize)
     let mut members = BTreeMap::new();
     let mut off = 0;
     loop {
-        let header = bytes
-            .get(off..off + 110)
-            .unwrap_or_else(|| panic!("{what}: cpio ends without a trailer"));
-        assert_eq!(
-            &header[..6],
-            b"070701",
-            "{what}: not a newc cpio member at offset {off}"
-        );
+        let header = bytes.get(off..off + 110).unwrap_or_else(|| panic!("{what}: cpio ends without a trailer"));
+        assert_eq!(&header[..6], b"070701", "{what}: not a newc cpio member at offset {off}");
         let field = |i: usize| {
             let hex = std::str::from_utf8(&header[6 + 8 * i..14 + 8 * i]).unwrap();
             u32::from_str_radix(hex, 16).unwrap() as usize
@@ -612,21 +464,12 @@ fn parse_newc(bytes: &[u8], what: &str) -> (BTreeMap<String, CpioMember>, usize)
         }
         let path = name.strip_prefix("./").unwrap_or(&name).to_string();
         assert!(
-            !path.is_empty()
-                && path != "."
-                && !path.starts_with('/')
-                && !path.split('/').any(|c| c == ".."),
+            !path.is_empty() && path != "." && !path.starts_with('/') && !path.split('/').any(|c| c == ".."),
             "{what}: the cpio has a member named {name:?}"
         );
         assert_eq!((uid, gid), (0, 0), "{what}: {name} is not owned by root");
-        let member = CpioMember {
-            mode: mode as u32,
-            data,
-        };
-        assert!(
-            members.insert(path, member).is_none(),
-            "{what}: {name} is in the cpio twice"
-        );
+        let member = CpioMember { mode: mode as u32, data };
+        assert!(members.insert(path, member).is_none(), "{what}: {name} is in the cpio twice");
     }
 }
 
@@ -634,12 +477,7 @@ fn parse_newc(bytes: &[u8], what: &str) -> (BTreeMap<String, CpioMember>, usize)
 fn printable(members: &BTreeMap<String, (u32, Vec<u8>)>) -> BTreeMap<String, String> {
     members
         .iter()
-        .map(|(path, (mode, data))| {
-            (
-                path.clone(),
-                format!("{mode:06o} {}", String::from_utf8_lossy(data)),
-            )
-        })
+        .map(|(path, (mode, data))| (path.clone(), format!("{mode:06o} {}", String::from_utf8_lossy(data))))
         .collect()
 }
 
@@ -673,16 +511,12 @@ fn examples() -> Vec<(String, String)> {
 
 /// Parses and validates an example, optionally with another kexec delay.
 fn load(example: &str, delay: Option<u32>) -> ValidRequest {
-    let text = fs::read_to_string(examples_dir().join(example))
-        .unwrap_or_else(|e| panic!("{example}: {e}"));
-    let mut req =
-        Request::parse(&text, RequestFormat::Toml).unwrap_or_else(|e| panic!("{example}: {e}"));
+    let text = fs::read_to_string(examples_dir().join(example)).unwrap_or_else(|e| panic!("{example}: {e}"));
+    let mut req = Request::parse(&text, RequestFormat::Toml).unwrap_or_else(|e| panic!("{example}: {e}"));
     if let Some(delay) = delay {
         req.kexec.delay_seconds = delay;
     }
-    let req = req
-        .validate()
-        .unwrap_or_else(|e| panic!("{example}: {e:?}"));
+    let req = req.validate().unwrap_or_else(|e| panic!("{example}: {e:?}"));
     assert!(req.image.is_kexec(), "{example} is not a kexec request");
     req
 }
@@ -711,19 +545,11 @@ fn run_with_stdin(cmd: &mut Command, stdin: &[u8]) -> Output {
 fn require_tools() {
     let path = std::env::var_os("PATH").unwrap_or_default();
     for tool in REQUIRED_TOOLS {
-        let found = std::env::split_paths(&path).any(|dir| {
-            fs::metadata(dir.join(tool))
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        });
-        assert!(
-            found,
-            "`{tool}` is not installed (not on PATH); this test needs it"
-        );
+        let found = std::env::split_paths(&path)
+            .any(|dir| fs::metadata(dir.join(tool)).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0));
+        assert!(found, "`{tool}` is not installed (not on PATH); this test needs it");
     }
-    let id = Command::new("id")
-        .arg("-u")
-        .output()
-        .expect("running id -u");
+    let id = Command::new("id").arg("-u").output().expect("running id -u");
     assert_eq!(
         String::from_utf8_lossy(&id.stdout).trim(),
         "0",

@@ -17,20 +17,11 @@ pub struct Artifact {
 
 impl Artifact {
     pub fn single(path: impl Into<String>, mode: u32, contents: impl Into<Vec<u8>>) -> Artifact {
-        Artifact {
-            files: vec![ArtifactFile {
-                path: path.into(),
-                mode,
-                contents: contents.into(),
-            }],
-        }
+        Artifact { files: vec![ArtifactFile { path: path.into(), mode, contents: contents.into() }] }
     }
 
     /// The contents of a single-file artifact as text (renderers of text formats only produce UTF-8).
     pub fn text(&self) -> String {
-        self.files
-            .iter()
-            .map(|f| String::from_utf8_lossy(&f.contents))
-            .collect()
+        self.files.iter().map(|f| String::from_utf8_lossy(&f.contents)).collect()
     }
 }

@@ -29,9 +29,7 @@ impl Cpio {
     /// Adds a directory (and its missing parents, with the same mode). `path` is relative, `/`-separated.
     pub fn dir(&mut self, path: &str, mode: u32) -> &mut Self {
         for parent in parents_and_self(path) {
-            self.members
-                .entry(parent.to_string())
-                .or_insert(Member::Dir { mode });
+            self.members.entry(parent.to_string()).or_insert(Member::Dir { mode });
         }
         self
     }
@@ -40,17 +38,9 @@ impl Cpio {
     pub fn file(&mut self, path: &str, mode: u32, data: impl Into<Vec<u8>>) -> &mut Self {
         let parents: Vec<&str> = parents_and_self(path).collect();
         for parent in &parents[..parents.len() - 1] {
-            self.members
-                .entry(parent.to_string())
-                .or_insert(Member::Dir { mode: 0o700 });
+            self.members.entry(parent.to_string()).or_insert(Member::Dir { mode: 0o700 });
         }
-        self.members.insert(
-            path.to_string(),
-            Member::File {
-                mode,
-                data: data.into(),
-            },
-        );
+        self.members.insert(path.to_string(), Member::File { mode, data: data.into() });
         self
     }
 
@@ -81,9 +71,7 @@ impl Cpio {
 
 /// `a`, `a/b`, `a/b/c` for `a/b/c`.
 fn parents_and_self(path: &str) -> impl Iterator<Item = &str> {
-    path.match_indices('/')
-        .map(move |(i, _)| &path[..i])
-        .chain(std::iter::once(path))
+    path.match_indices('/').map(move |(i, _)| &path[..i]).chain(std::iter::once(path))
 }
 
 fn write_entry(out: &mut Vec<u8>, ino: u32, name: &str, mode: u32, data: &[u8]) {
@@ -128,10 +116,7 @@ mod tests {
     fn parents_come_first_and_layout_is_aligned() {
         let mut c = Cpio::new();
         c.file("ssh/authorized_keys", 0o600, "key\n");
-        assert_eq!(
-            c.paths().collect::<Vec<_>>(),
-            ["ssh", "ssh/authorized_keys"]
-        );
+        assert_eq!(c.paths().collect::<Vec<_>>(), ["ssh", "ssh/authorized_keys"]);
         let bytes = c.to_bytes();
         assert_eq!(&bytes[..6], b"070701");
         assert_eq!(bytes.len() % 4, 0);

@@ -11,10 +11,7 @@ impl fmt::Display for ShellWord<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.0;
         // Words made only of characters the shell never treats specially are written bare, for readability.
-        if !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./-_".contains(&b))
-        {
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./-_".contains(&b)) {
             return f.write_str(s);
         }
         f.write_str("'")?;
@@ -56,9 +53,7 @@ impl fmt::Display for NixString<'_> {
 #[derive(Debug, Clone, Copy)]
 pub struct NixAttrName<'a>(pub &'a str);
 
-const NIX_KEYWORDS: &[&str] = &[
-    "if", "then", "else", "assert", "with", "let", "in", "rec", "inherit", "or",
-];
+const NIX_KEYWORDS: &[&str] = &["if", "then", "else", "assert", "with", "let", "in", "rec", "inherit", "or"];
 
 impl fmt::Display for NixAttrName<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -89,10 +84,7 @@ mod tests {
 
     #[test]
     fn nix_strings() {
-        assert_eq!(
-            NixString("a\"b\\c${d}$e").to_string(),
-            r#""a\"b\\c\${d}$e""#
-        );
+        assert_eq!(NixString("a\"b\\c${d}$e").to_string(), r#""a\"b\\c\${d}$e""#);
         assert_eq!(NixAttrName("10-uplink").to_string(), "\"10-uplink\"");
         assert_eq!(NixAttrName("networkConfig").to_string(), "networkConfig");
         assert_eq!(NixAttrName("in").to_string(), "\"in\"");

@@ -9,8 +9,7 @@ use ipnet::IpNet;
 use crate::ssh_key::SshPublicKey;
 
 /// The release downloads' default location (the seed project's GitHub releases).
-pub const DEFAULT_RELEASE_BASE_URL: &str =
-    "https://github.com/nix-community/nixos-images/releases/download";
+pub const DEFAULT_RELEASE_BASE_URL: &str = "https://github.com/nix-community/nixos-images/releases/download";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidRequest {
@@ -41,11 +40,7 @@ pub enum ImageKind {
 }
 
 impl ImageKind {
-    pub const ALL: [ImageKind; 3] = [
-        ImageKind::Kexec,
-        ImageKind::KexecNoninteractive,
-        ImageKind::Netboot,
-    ];
+    pub const ALL: [ImageKind; 3] = [ImageKind::Kexec, ImageKind::KexecNoninteractive, ImageKind::Netboot];
     pub fn as_str(self) -> &'static str {
         match self {
             ImageKind::Kexec => "kexec",
@@ -151,11 +146,7 @@ pub struct Mac(pub [u8; 6]);
 impl fmt::Display for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            b[0], b[1], b[2], b[3], b[4], b[5]
-        )
+        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
     }
 }
 
@@ -202,12 +193,10 @@ impl Interface {
     }
     /// The IPv4 default gateway, if a route sets one.
     pub fn ipv4_default_gateway(&self) -> Option<Ipv4Addr> {
-        self.routes
-            .iter()
-            .find_map(|r| match (&r.destination, r.gateway) {
-                (Destination::Default, Some(IpAddr::V4(g))) => Some(g),
-                _ => None,
-            })
+        self.routes.iter().find_map(|r| match (&r.destination, r.gateway) {
+            (Destination::Default, Some(IpAddr::V4(g))) => Some(g),
+            _ => None,
+        })
     }
 }
 

@@ -117,18 +117,9 @@ mod tests {
         let e = Expr::Lambda(
             vec!["lib"],
             Box::new(Expr::Attrs(vec![
-                (
-                    vec!["networking".into(), "hostName".into()],
-                    Expr::mk_force(Expr::str("web1")),
-                ),
-                (
-                    vec!["boot".into(), "kernelParams".into()],
-                    Expr::strings(["a", "b${c}"]),
-                ),
-                (
-                    vec!["x".into()],
-                    Expr::List(vec![Expr::mk_force(Expr::Bool(true))]),
-                ),
+                (vec!["networking".into(), "hostName".into()], Expr::mk_force(Expr::str("web1"))),
+                (vec!["boot".into(), "kernelParams".into()], Expr::strings(["a", "b${c}"])),
+                (vec!["x".into()], Expr::List(vec![Expr::mk_force(Expr::Bool(true))])),
             ])),
         );
         assert_eq!(

@@ -74,13 +74,7 @@ pub struct InterfaceRequest {
 
 impl Default for InterfaceRequest {
     fn default() -> Self {
-        InterfaceRequest {
-            match_mac: None,
-            match_name: None,
-            dhcp: true,
-            addresses: vec![],
-            routes: vec![],
-        }
+        InterfaceRequest { match_mac: None, match_name: None, dhcp: true, addresses: vec![], routes: vec![] }
     }
 }
 
@@ -106,10 +100,7 @@ pub struct KexecRequest {
 
 impl Default for KexecRequest {
     fn default() -> Self {
-        KexecRequest {
-            delay_seconds: default_delay(),
-            extra_flags: vec![],
-        }
+        KexecRequest { delay_seconds: default_delay(), extra_flags: vec![] }
     }
 }
 
@@ -182,10 +173,7 @@ impl Request {
                     let inner = e.into_inner();
                     let line = inner.line();
                     let msg = strip_position(&inner.to_string());
-                    ParseError {
-                        path,
-                        message: format!("{msg} (line {line})"),
-                    }
+                    ParseError { path, message: format!("{msg} (line {line})") }
                 })
             }
             RequestFormat::Toml => {
@@ -224,18 +212,11 @@ fn toml_error(text: &str, e: &toml::de::Error) -> ParseError {
     if let Some(span) = e.span() {
         message.push_str(&format!(" (line {})", line_of(text, span.start)));
     }
-    ParseError {
-        path: "request".into(),
-        message,
-    }
+    ParseError { path: "request".into(), message }
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
 }
 
 fn strip_position(msg: &str) -> String {

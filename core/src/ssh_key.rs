@@ -56,11 +56,9 @@ const PRIVATE_KEY_MARKERS: &[&str] = &[
 /// secret pasted by mistake.
 pub fn parse_authorized_key(input: &str) -> Result<SshPublicKey, String> {
     if PRIVATE_KEY_MARKERS.iter().any(|m| input.contains(m)) {
-        return Err(
-            "this is a PRIVATE key, not a public key: never share it; paste the contents of the \
+        return Err("this is a PRIVATE key, not a public key: never share it; paste the contents of the \
                     matching .pub file instead"
-                .into(),
-        );
+            .into());
     }
     let line = input.trim_matches(|c| c == ' ' || c == '\t');
     if line.is_empty() {
@@ -81,26 +79,16 @@ pub fn parse_authorized_key(input: &str) -> Result<SshPublicKey, String> {
     let blob = fields.next().unwrap_or_default().trim();
     let Some(known) = KEY_TYPES.iter().copied().find(|t| *t == key_type) else {
         if key_type == "ssh-dss" {
-            return Err(
-                "DSA keys (ssh-dss) are no longer accepted by OpenSSH; use an ed25519 key".into(),
-            );
+            return Err("DSA keys (ssh-dss) are no longer accepted by OpenSSH; use an ed25519 key".into());
         }
-        return Err(format!(
-            "unknown key type `{}` (expected one of: {})",
-            shorten(key_type),
-            KEY_TYPES.join(", ")
-        ));
+        return Err(format!("unknown key type `{}` (expected one of: {})", shorten(key_type), KEY_TYPES.join(", ")));
     };
     if blob.is_empty() {
-        return Err(format!(
-            "the {known} key has no base64 key data after the key type"
-        ));
+        return Err(format!("the {known} key has no base64 key data after the key type"));
     }
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(blob)
-        .map_err(|e| {
-            format!("the key data is not valid base64 ({e}); was the key cut off while copying?")
-        })?;
+        .map_err(|e| format!("the key data is not valid base64 ({e}); was the key cut off while copying?"))?;
     let embedded = embedded_key_type(&bytes)
         .ok_or_else(|| "the key data is truncated or not an SSH public key blob".to_string())?;
     if embedded != known.as_bytes() {
@@ -109,11 +97,7 @@ pub fn parse_authorized_key(input: &str) -> Result<SshPublicKey, String> {
             shorten(&String::from_utf8_lossy(embedded))
         ));
     }
-    Ok(SshPublicKey {
-        line: line.to_string(),
-        key_type: known,
-        options: options.map(str::to_string),
-    })
+    Ok(SshPublicKey { line: line.to_string(), key_type: known, options: options.map(str::to_string) })
 }
 
 /// Splits a leading options field off. Options end at the first unquoted blank; quoted parts may hold blanks.
@@ -171,19 +155,14 @@ mod tests {
 
     #[test]
     fn accepts_key_with_options_and_comment() {
-        let k = parse_authorized_key(&format!("from=\"10.0.0.0/8\",command=\"echo a b\" {ED}"))
-            .unwrap();
+        let k = parse_authorized_key(&format!("from=\"10.0.0.0/8\",command=\"echo a b\" {ED}")).unwrap();
         assert_eq!(k.key_type(), "ssh-ed25519");
-        assert_eq!(
-            k.options(),
-            Some("from=\"10.0.0.0/8\",command=\"echo a b\"")
-        );
+        assert_eq!(k.options(), Some("from=\"10.0.0.0/8\",command=\"echo a b\""));
     }
 
     #[test]
     fn refuses_private_key_without_echo() {
-        let secret =
-            "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n";
+        let secret = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n";
         let err = parse_authorized_key(secret).unwrap_err();
         assert!(err.contains("PRIVATE key"));
         assert!(!err.contains("b3Blbn"));

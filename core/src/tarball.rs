@@ -39,9 +39,7 @@ pub fn tar_gz(top: &str, files: &[ArtifactFile]) -> Vec<u8> {
             }
         };
         // Writing into a Vec cannot fail; paths are short relative ASCII names made by the renderers.
-        builder
-            .append_data(&mut header, path, data)
-            .expect("tar into memory");
+        builder.append_data(&mut header, path, data).expect("tar into memory");
     }
     let tar = builder.into_inner().expect("tar into memory");
     crate::gzip::compress(&tar)

@@ -65,10 +65,7 @@ struct Errors(Vec<FieldError>);
 
 impl Errors {
     fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError {
-            path: path.into(),
-            message: message.into(),
-        });
+        self.0.push(FieldError { path: path.into(), message: message.into() });
     }
     /// Records the error of a parse and returns the value, if any.
     fn take<T>(&mut self, path: impl Into<String>, result: Result<T, String>) -> Option<T> {
@@ -91,17 +88,12 @@ impl Request {
             .ssh_authorized_keys
             .iter()
             .enumerate()
-            .filter_map(|(i, k)| {
-                errs.take(format!("ssh_authorized_keys[{i}]"), parse_authorized_key(k))
-            })
+            .filter_map(|(i, k)| errs.take(format!("ssh_authorized_keys[{i}]"), parse_authorized_key(k)))
             .collect();
         let mut seen_keys = HashMap::new();
         for (i, k) in ssh_authorized_keys.iter().enumerate() {
             if let Some(first) = seen_keys.insert(k.as_str().to_string(), i) {
-                errs.add(
-                    format!("ssh_authorized_keys[{i}]"),
-                    format!("the same key line is already at index {first}"),
-                );
+                errs.add(format!("ssh_authorized_keys[{i}]"), format!("the same key line is already at index {first}"));
             }
         }
         let kernel_params: Vec<_> = self
@@ -124,8 +116,7 @@ impl Request {
             check_netboot_network(image, interfaces, &self.interfaces, &mut errs);
         }
         if let (Some(image), Some(hostname)) = (image, &hostname) {
-            let cmdline =
-                crate::render::cmdline::request_params(image, Some(hostname), &kernel_params);
+            let cmdline = crate::render::cmdline::request_params(image, Some(hostname), &kernel_params);
             check_cmdline_length(&cmdline, &mut errs);
         } else if let Some(image) = image {
             let cmdline = crate::render::cmdline::request_params(image, None, &kernel_params);
@@ -161,19 +152,13 @@ impl Request {
             None => Some(self.channel.clone()).filter(|c| parse_tag(c).is_ok()),
         };
         let sha = match &self.release.kexec_tarball_sha256 {
-            Some(s) => errs
-                .take("release.kexec_tarball_sha256", parse_sha256(s))
-                .map(Some),
+            Some(s) => errs.take("release.kexec_tarball_sha256", parse_sha256(s)).map(Some),
             None => Some(None),
         };
         if errs.0.len() != before {
             return None;
         }
-        Some(Release {
-            base_url: base_url?,
-            tag: tag?,
-            kexec_tarball_sha256: sha?,
-        })
+        Some(Release { base_url: base_url?, tag: tag?, kexec_tarball_sha256: sha? })
     }
 
     fn validate_interfaces(&self, errs: &mut Errors) -> Option<Vec<Interface>> {
@@ -192,10 +177,7 @@ impl Request {
                 };
                 errs.add(
                     format!("{path}.{field}"),
-                    format!(
-                        "{} is already matched by interfaces[{first}]",
-                        parsed.matches
-                    ),
+                    format!("{} is already matched by interfaces[{first}]", parsed.matches),
                 );
             }
             out.push(parsed);
@@ -215,34 +197,21 @@ impl Request {
             .enumerate()
             .filter_map(|(i, f)| errs.take(format!("kexec.extra_flags[{i}]"), parse_kexec_flag(f)))
             .collect();
-        (errs.0.len() == before).then_some(Kexec {
-            delay_seconds: self.kexec.delay_seconds,
-            extra_flags,
-        })
+        (errs.0.len() == before).then_some(Kexec { delay_seconds: self.kexec.delay_seconds, extra_flags })
     }
 }
 
 fn validate_interface(path: &str, req: &InterfaceRequest, errs: &mut Errors) -> Option<Interface> {
     let before = errs.0.len();
     let matches = match (&req.match_mac, &req.match_name) {
-        (Some(mac), None) => errs
-            .take(format!("{path}.match_mac"), parse_mac(mac))
-            .map(InterfaceMatch::Mac),
-        (None, Some(name)) => errs
-            .take(format!("{path}.match_name"), parse_ifname(name))
-            .map(InterfaceMatch::Name),
+        (Some(mac), None) => errs.take(format!("{path}.match_mac"), parse_mac(mac)).map(InterfaceMatch::Mac),
+        (None, Some(name)) => errs.take(format!("{path}.match_name"), parse_ifname(name)).map(InterfaceMatch::Name),
         (Some(_), Some(_)) => {
-            errs.add(
-                path,
-                "set exactly one of match_mac and match_name, not both",
-            );
+            errs.add(path, "set exactly one of match_mac and match_name, not both");
             None
         }
         (None, None) => {
-            errs.add(
-                path,
-                "set match_mac or match_name to say which interface this is",
-            );
+            errs.add(path, "set match_mac or match_name to say which interface this is");
             None
         }
     };
@@ -250,37 +219,21 @@ fn validate_interface(path: &str, req: &InterfaceRequest, errs: &mut Errors) -> 
         .addresses
         .iter()
         .enumerate()
-        .filter_map(|(j, a)| {
-            errs.take(format!("{path}.addresses[{j}]"), parse_interface_address(a))
-        })
+        .filter_map(|(j, a)| errs.take(format!("{path}.addresses[{j}]"), parse_interface_address(a)))
         .collect();
     for (j, a) in addresses.iter().enumerate() {
         if addresses[..j].iter().any(|b| b.addr() == a.addr()) {
-            errs.add(
-                format!("{path}.addresses[{j}]"),
-                format!("{} is listed twice", a.addr()),
-            );
+            errs.add(format!("{path}.addresses[{j}]"), format!("{} is listed twice", a.addr()));
         }
     }
     if !req.dhcp && req.addresses.is_empty() {
-        errs.add(
-            format!("{path}.addresses"),
-            "dhcp is false, so at least one static address is needed",
-        );
+        errs.add(format!("{path}.addresses"), "dhcp is false, so at least one static address is needed");
     }
     let routes: Vec<Route> = req
         .routes
         .iter()
         .enumerate()
-        .filter_map(|(j, r)| {
-            validate_route(
-                &format!("{path}.routes[{j}]"),
-                r,
-                req.dhcp,
-                &addresses,
-                errs,
-            )
-        })
+        .filter_map(|(j, r)| validate_route(&format!("{path}.routes[{j}]"), r, req.dhcp, &addresses, errs))
         .collect();
     let mut defaults = [false, false];
     for (j, r) in routes.iter().enumerate() {
@@ -289,10 +242,7 @@ fn validate_interface(path: &str, req: &InterfaceRequest, errs: &mut Errors) -> 
             if *slot {
                 errs.add(
                     format!("{path}.routes[{j}].destination"),
-                    format!(
-                        "a second IPv{} default route on the same interface",
-                        if g.is_ipv6() { 6 } else { 4 }
-                    ),
+                    format!("a second IPv{} default route on the same interface", if g.is_ipv6() { 6 } else { 4 }),
                 );
             }
             *slot = true;
@@ -301,30 +251,15 @@ fn validate_interface(path: &str, req: &InterfaceRequest, errs: &mut Errors) -> 
     if errs.0.len() != before {
         return None;
     }
-    Some(Interface {
-        matches: matches?,
-        dhcp: req.dhcp,
-        addresses,
-        routes,
-    })
+    Some(Interface { matches: matches?, dhcp: req.dhcp, addresses, routes })
 }
 
-fn validate_route(
-    path: &str,
-    req: &RouteRequest,
-    dhcp: bool,
-    addrs: &[IpNet],
-    errs: &mut Errors,
-) -> Option<Route> {
+fn validate_route(path: &str, req: &RouteRequest, dhcp: bool, addrs: &[IpNet], errs: &mut Errors) -> Option<Route> {
     let before = errs.0.len();
     let destination = if req.destination == "default" {
         Some(Destination::Default)
     } else {
-        errs.take(
-            format!("{path}.destination"),
-            parse_network(&req.destination),
-        )
-        .map(Destination::Net)
+        errs.take(format!("{path}.destination"), parse_network(&req.destination)).map(Destination::Net)
     };
     let gateway = match &req.gateway {
         Some(g) => errs.take(format!("{path}.gateway"), parse_ip(g)),
@@ -348,23 +283,12 @@ fn validate_route(
     if errs.0.len() != before {
         return None;
     }
-    Some(Route {
-        destination: destination?,
-        gateway,
-        on_link: req.on_link,
-    })
+    Some(Route { destination: destination?, gateway, on_link: req.on_link })
 }
 
 /// A gateway must be inside one of the interface's subnets unless the route says `on_link` (Hetzner/OVH style
 /// /32 addressing); otherwise the kernel refuses the route and the machine is unreachable.
-fn check_gateway_reachable(
-    path: &str,
-    gw: IpAddr,
-    on_link: bool,
-    dhcp: bool,
-    addrs: &[IpNet],
-    errs: &mut Errors,
-) {
+fn check_gateway_reachable(path: &str, gw: IpAddr, on_link: bool, dhcp: bool, addrs: &[IpNet], errs: &mut Errors) {
     if on_link || gw.is_unspecified() {
         return;
     }
@@ -375,10 +299,7 @@ fn check_gateway_reachable(
         }
     }
     let family = if gw.is_ipv4() { "IPv4" } else { "IPv6" };
-    let same_family: Vec<&IpNet> = addrs
-        .iter()
-        .filter(|a| a.addr().is_ipv4() == gw.is_ipv4())
-        .collect();
+    let same_family: Vec<&IpNet> = addrs.iter().filter(|a| a.addr().is_ipv4() == gw.is_ipv4()).collect();
     if same_family.is_empty() {
         if dhcp {
             // DHCP/RA will provide the address and its subnet; networkd resolves the gateway then.
@@ -397,12 +318,7 @@ fn check_gateway_reachable(
 }
 
 /// iPXE can only set up IPv4 on a NIC it can identify: a netboot without DHCP needs a MAC match and an IPv4 address.
-fn check_netboot_network(
-    image: ImageKind,
-    ifaces: &[Interface],
-    reqs: &[InterfaceRequest],
-    errs: &mut Errors,
-) {
+fn check_netboot_network(image: ImageKind, ifaces: &[Interface], reqs: &[InterfaceRequest], errs: &mut Errors) {
     if image != ImageKind::Netboot {
         return;
     }
@@ -444,24 +360,14 @@ pub(crate) fn parse_image(s: &str) -> Result<ImageKind, String> {
     ImageKind::ALL
         .into_iter()
         .find(|k| k.as_str() == s)
-        .ok_or_else(|| {
-            format!(
-                "unknown image `{}` (expected kexec, kexec-noninteractive or netboot)",
-                printable(s)
-            )
-        })
+        .ok_or_else(|| format!("unknown image `{}` (expected kexec, kexec-noninteractive or netboot)", printable(s)))
 }
 
 pub(crate) fn parse_arch(s: &str) -> Result<Arch, String> {
     Arch::ALL
         .into_iter()
         .find(|a| a.as_str() == s)
-        .ok_or_else(|| {
-            format!(
-                "unknown arch `{}` (expected x86_64-linux or aarch64-linux)",
-                printable(s)
-            )
-        })
+        .ok_or_else(|| format!("unknown arch `{}` (expected x86_64-linux or aarch64-linux)", printable(s)))
 }
 
 pub(crate) fn parse_channel(s: &str) -> Result<Channel, String> {
@@ -476,21 +382,18 @@ pub(crate) fn parse_channel(s: &str) -> Result<Channel, String> {
     if yy.len() != 2 || mm.len() != 2 || !yy.bytes().chain(mm.bytes()).all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
-    let (year, month): (u8, u8) = (
-        yy.parse().map_err(|_| bad())?,
-        mm.parse().map_err(|_| bad())?,
-    );
+    let (year, month): (u8, u8) = (yy.parse().map_err(|_| bad())?, mm.parse().map_err(|_| bad())?);
     if month != 5 && month != 11 {
         return Err(format!("NixOS releases come out in May and November: nixos-{yy}.05 or nixos-{yy}.11, not .{mm}"));
     }
     if (year, month) < OLDEST_RELEASE {
-        return Err(format!(
-            "nixos-{yy}.{mm} is older than the oldest release this tool supports (nixos-21.05)"
-        ));
+        return Err(format!("nixos-{yy}.{mm} is older than the oldest release this tool supports (nixos-21.05)"));
     }
     if (year, month) > NEWEST_KNOWN_RELEASE {
         let (ny, nm) = NEWEST_KNOWN_RELEASE;
-        return Err(format!("nixos-{yy}.{mm} is not released as far as this version knows (newest: nixos-{ny:02}.{nm:02})"));
+        return Err(format!(
+            "nixos-{yy}.{mm} is not released as far as this version knows (newest: nixos-{ny:02}.{nm:02})"
+        ));
     }
     Ok(Channel::Release { year, month })
 }
@@ -500,15 +403,9 @@ pub(crate) fn parse_hostname(s: &str) -> Result<Hostname, String> {
         return Err("must not be empty (leave it out to keep the installer's default)".into());
     }
     if s.len() > 63 {
-        return Err(format!(
-            "is {} bytes long; a host name label has at most 63",
-            s.len()
-        ));
+        return Err(format!("is {} bytes long; a host name label has at most 63", s.len()));
     }
-    if let Some(c) = s
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
-    {
+    if let Some(c) = s.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
         return Err(format!(
             "contains `{}`; a host name has only letters, digits and `-` (RFC 1123; no dots: it is one label)",
             printable_char(c)
@@ -531,10 +428,7 @@ pub(crate) fn parse_kernel_param(s: &str) -> Result<KernelParam, String> {
         ));
     }
     if s.contains('"') {
-        return Err(
-            "contains a double quote, which the kernel would read as the start of a quoted value"
-                .into(),
-        );
+        return Err("contains a double quote, which the kernel would read as the start of a quoted value".into());
     }
     if s.contains("${") {
         return Err("contains `${`, which iPXE would expand as a variable".into());
@@ -546,8 +440,7 @@ pub(crate) fn parse_kernel_param(s: &str) -> Result<KernelParam, String> {
 }
 
 pub(crate) fn parse_ip(s: &str) -> Result<IpAddr, String> {
-    s.parse::<IpAddr>()
-        .map_err(|_| format!("`{}` is not an IPv4 or IPv6 address", printable(s)))
+    s.parse::<IpAddr>().map_err(|_| format!("`{}` is not an IPv4 or IPv6 address", printable(s)))
 }
 
 pub(crate) fn parse_interface_address(s: &str) -> Result<IpNet, String> {
@@ -557,9 +450,7 @@ pub(crate) fn parse_interface_address(s: &str) -> Result<IpNet, String> {
             printable(s)
         ));
     }
-    let net: IpNet = s
-        .parse()
-        .map_err(|_| format!("`{}` is not an address in CIDR notation", printable(s)))?;
+    let net: IpNet = s.parse().map_err(|_| format!("`{}` is not an address in CIDR notation", printable(s)))?;
     if net.addr().is_unspecified() || net.addr().is_multicast() || net.addr().is_loopback() {
         return Err(format!("{} cannot be an interface address", net.addr()));
     }
@@ -568,11 +459,7 @@ pub(crate) fn parse_interface_address(s: &str) -> Result<IpNet, String> {
             return Err(format!(
                 "{} is the {} address of {}; use a host address",
                 v4.addr(),
-                if v4.addr() == v4.network() {
-                    "network"
-                } else {
-                    "broadcast"
-                },
+                if v4.addr() == v4.network() { "network" } else { "broadcast" },
                 v4.trunc()
             ));
         }
@@ -581,28 +468,17 @@ pub(crate) fn parse_interface_address(s: &str) -> Result<IpNet, String> {
 }
 
 pub(crate) fn parse_network(s: &str) -> Result<IpNet, String> {
-    let net: IpNet = s.parse().map_err(|_| {
-        format!(
-            "`{}` is not `default` or a network in CIDR notation (e.g. 10.0.0.0/8)",
-            printable(s)
-        )
-    })?;
+    let net: IpNet = s
+        .parse()
+        .map_err(|_| format!("`{}` is not `default` or a network in CIDR notation (e.g. 10.0.0.0/8)", printable(s)))?;
     if net != net.trunc() {
-        return Err(format!(
-            "{s} has host bits set; the network is {}",
-            net.trunc()
-        ));
+        return Err(format!("{s} has host bits set; the network is {}", net.trunc()));
     }
     Ok(net)
 }
 
 pub(crate) fn parse_mac(s: &str) -> Result<Mac, String> {
-    let bad = || {
-        format!(
-            "`{}` is not a MAC address (expected six hex pairs separated by `:`)",
-            printable(s)
-        )
-    };
+    let bad = || format!("`{}` is not a MAC address (expected six hex pairs separated by `:`)", printable(s));
     let parts: Vec<&str> = s.split(':').collect();
     if parts.len() != 6 {
         return Err(bad());
@@ -618,9 +494,7 @@ pub(crate) fn parse_mac(s: &str) -> Result<Mac, String> {
         return Err("00:00:00:00:00:00 is not a real interface's MAC".into());
     }
     if mac[0] & 1 == 1 {
-        return Err(format!(
-            "{s} is a multicast address, not an interface's MAC"
-        ));
+        return Err(format!("{s} is a multicast address, not an interface's MAC"));
     }
     Ok(Mac(mac))
 }
@@ -632,14 +506,8 @@ pub(crate) fn parse_ifname(s: &str) -> Result<IfName, String> {
     if s == "." || s == ".." {
         return Err("is not a valid interface name".into());
     }
-    if let Some(c) = s
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-    {
-        return Err(format!(
-            "contains `{}`; use letters, digits, `-`, `_` or `.`",
-            printable_char(c)
-        ));
+    if let Some(c) = s.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
+        return Err(format!("contains `{}`; use letters, digits, `-`, `_` or `.`", printable_char(c)));
     }
     Ok(IfName(s.to_string()))
 }
@@ -652,15 +520,8 @@ pub(crate) fn parse_base_url(s: &str) -> Result<String, String> {
     if let Some(c) = s.chars().find(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!("contains {}; percent-encode it", describe_char(c)));
     }
-    if let Some(c) = s.chars().find(|c| {
-        matches!(
-            c,
-            '"' | '\'' | '`' | '\\' | '<' | '>' | '{' | '}' | '|' | '^'
-        )
-    }) {
-        return Err(format!(
-            "contains `{c}`, which is not allowed unencoded in a URL"
-        ));
+    if let Some(c) = s.chars().find(|c| matches!(c, '"' | '\'' | '`' | '\\' | '<' | '>' | '{' | '}' | '|' | '^')) {
+        return Err(format!("contains `{c}`, which is not allowed unencoded in a URL"));
     }
     if s.contains('?') || s.contains('#') {
         return Err("must not have a query or fragment: asset names are appended to it".into());
@@ -676,14 +537,8 @@ pub(crate) fn parse_tag(s: &str) -> Result<String, String> {
     if s.is_empty() || s.len() > 128 {
         return Err("a release tag has 1 to 128 characters".into());
     }
-    if let Some(c) = s
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-    {
-        return Err(format!(
-            "contains `{}`; use letters, digits, `-`, `_` or `.`",
-            printable_char(c)
-        ));
+    if let Some(c) = s.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
+        return Err(format!("contains `{}`; use letters, digits, `-`, `_` or `.`", printable_char(c)));
     }
     if s.starts_with('.') {
         return Err("must not start with `.`".into());
@@ -700,27 +555,13 @@ pub(crate) fn parse_sha256(s: &str) -> Result<String, String> {
 
 pub(crate) fn parse_kexec_flag(s: &str) -> Result<KexecFlag, String> {
     if !s.starts_with('-') {
-        return Err(format!(
-            "`{}` is not a flag (kexec flags start with `-`)",
-            printable(s)
-        ));
+        return Err(format!("`{}` is not a flag (kexec flags start with `-`)", printable(s)));
     }
     if let Some(c) = s.chars().find(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!(
-            "contains {}; put each flag in its own entry",
-            describe_char(c)
-        ));
+        return Err(format!("contains {}; put each flag in its own entry", describe_char(c)));
     }
-    const OWNED: &[&str] = &[
-        "--load",
-        "-l",
-        "--exec",
-        "-e",
-        "--initrd",
-        "--command-line",
-        "--append",
-        "--reuse-cmdline",
-    ];
+    const OWNED: &[&str] =
+        &["--load", "-l", "--exec", "-e", "--initrd", "--command-line", "--append", "--reuse-cmdline"];
     let name = s.split('=').next().unwrap_or(s);
     if OWNED.contains(&name) {
         return Err(format!("{name} is set by the run script itself"));
@@ -730,11 +571,7 @@ pub(crate) fn parse_kexec_flag(s: &str) -> Result<KexecFlag, String> {
 
 /// A value safe to quote back in an error (control characters replaced, long values cut).
 fn printable(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .take(60)
-        .map(|c| if c.is_control() { '�' } else { c })
-        .collect();
+    let mut out: String = s.chars().take(60).map(|c| if c.is_control() { '�' } else { c }).collect();
     if s.chars().count() > 60 {
         out.push('…');
     }

@@ -97,7 +97,9 @@ fn every_artifact_of_every_example() {
                 _ => artifact
                     .files
                     .iter()
-                    .map(|f| format!("==> {} (mode {:04o}) <==\n{}", f.path, f.mode, String::from_utf8_lossy(&f.contents)))
+                    .map(|f| {
+                        format!("==> {} (mode {:04o}) <==\n{}", f.path, f.mode, String::from_utf8_lossy(&f.contents))
+                    })
                     .collect(),
             };
             insta::assert_snapshot!(format!("{name}__{}", kind.as_str()), text);

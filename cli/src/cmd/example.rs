@@ -9,8 +9,7 @@ pub fn run(args: &ExampleArgs) -> Result<()> {
         RequestFileFormat::Toml => EXAMPLE_REQUEST.to_string(),
         RequestFileFormat::Json => {
             // The built-in example is tested to parse; this cannot fail.
-            let req = Request::parse(EXAMPLE_REQUEST, RequestFormat::Toml)
-                .expect("the built-in example parses");
+            let req = Request::parse(EXAMPLE_REQUEST, RequestFormat::Toml).expect("the built-in example parses");
             serde_json::to_string_pretty(&req)? + "\n"
         }
     };

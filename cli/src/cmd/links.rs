@@ -9,19 +9,13 @@ use crate::output;
 fn assets(req: &ValidRequest) -> Vec<(String, String)> {
     let mut names = Vec::new();
     for image in [ImageKind::Kexec, ImageKind::KexecNoninteractive] {
-        let r = ValidRequest {
-            image,
-            ..req.clone()
-        };
+        let r = ValidRequest { image, ..req.clone() };
         names.push(kexec_command::tarball_name(&r));
     }
     names.push(req.arch.kernel_asset());
     names.push(format!("initrd-{}", req.arch.as_str()));
     names.push(ipxe::release_script_name(req.arch));
-    names
-        .into_iter()
-        .map(|n| (req.release.asset_url(&n), n))
-        .collect()
+    names.into_iter().map(|n| (req.release.asset_url(&n), n)).collect()
 }
 
 pub fn run(args: &LinksArgs) -> Result<()> {
@@ -37,10 +31,7 @@ pub fn run(args: &LinksArgs) -> Result<()> {
         });
         serde_json::to_string_pretty(&value)? + "\n"
     } else {
-        assets
-            .iter()
-            .map(|(url, name)| format!("{name} {url}\n"))
-            .collect()
+        assets.iter().map(|(url, name)| format!("{name} {url}\n")).collect()
     };
     output::write_stdout(text.as_bytes(), false)
 }

@@ -6,8 +6,7 @@ use crate::output;
 
 /// Writes `nixos-images-gen.1` and `nixos-images-gen-<sub>.1` for every subcommand.
 pub fn run(args: &ManArgs) -> Result<()> {
-    std::fs::create_dir_all(&args.output)
-        .with_context(|| format!("creating {}", args.output.display()))?;
+    std::fs::create_dir_all(&args.output).with_context(|| format!("creating {}", args.output.display()))?;
     let cmd = Cli::command();
     write_page(&cmd, "nixos-images-gen", args)?;
     for sub in cmd.get_subcommands() {
@@ -20,8 +19,6 @@ pub fn run(args: &ManArgs) -> Result<()> {
 
 fn write_page(cmd: &clap::Command, name: &str, args: &ManArgs) -> Result<()> {
     let mut page = Vec::new();
-    clap_mangen::Man::new(cmd.clone())
-        .render(&mut page)
-        .with_context(|| format!("rendering {name}.1"))?;
+    clap_mangen::Man::new(cmd.clone()).render(&mut page).with_context(|| format!("rendering {name}.1"))?;
     output::write_atomic(&args.output.join(format!("{name}.1")), &page, 0o644)
 }

@@ -25,11 +25,7 @@ pub fn run(args: &RenderArgs) -> Result<()> {
     let req = args.request.to_valid_request()?;
     let kind = args.kind.artifact_kind();
     if !kind.applies_to(req.image) {
-        let wanted = if kind == ArtifactKind::Ipxe {
-            "netboot"
-        } else {
-            "kexec or kexec-noninteractive"
-        };
+        let wanted = if kind == ArtifactKind::Ipxe { "netboot" } else { "kexec or kexec-noninteractive" };
         return Err(UsageError(vec![format!(
             "image: the {} artifact is for image = {wanted}; this request has image = {}",
             kind.as_str(),
@@ -51,11 +47,7 @@ pub fn run(args: &RenderArgs) -> Result<()> {
                 text.push_str("# no interfaces in the request: the installer uses DHCP/RA on every ethernet link\n");
             }
             for f in &artifact.files {
-                text.push_str(&format!(
-                    "# file: {}\n{}\n",
-                    f.path,
-                    String::from_utf8_lossy(&f.contents)
-                ));
+                text.push_str(&format!("# file: {}\n{}\n", f.path, String::from_utf8_lossy(&f.contents)));
             }
             output::write_stdout(text.as_bytes(), false)
         }

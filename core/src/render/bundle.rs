@@ -36,28 +36,13 @@ pub fn files(req: &ValidRequest) -> Vec<(ArtifactFile, &'static str)> {
         }
     };
     if req.image.is_kexec() {
-        add(
-            kexec_run::render(req),
-            "the run script: replaces the release's kexec/run",
-        );
-        add(
-            kexec_command::render(req),
-            "the whole install as one paste-able shell command",
-        );
+        add(kexec_run::render(req), "the run script: replaces the release's kexec/run");
+        add(kexec_command::render(req), "the whole install as one paste-able shell command");
     } else {
-        add(
-            ipxe::render(req),
-            "iPXE script: network, overlay, then the release's netboot script",
-        );
+        add(ipxe::render(req), "iPXE script: network, overlay, then the release's netboot script");
     }
-    add(
-        overlay::render(req),
-        "config overlay (gzip newc cpio) for the installer's initrd",
-    );
-    add(
-        nix::render(req),
-        "NixOS module with the same settings, for building your own image",
-    );
+    add(overlay::render(req), "config overlay (gzip newc cpio) for the installer's initrd");
+    add(nix::render(req), "NixOS module with the same settings, for building your own image");
     add(cmdline::render(req), "kernel parameters this request adds");
     let units = networkd::render(req);
     for mut f in units.files {
@@ -81,19 +66,12 @@ pub fn render(req: &ValidRequest) -> Artifact {
         delay: req.kexec.delay_seconds,
         overlay: overlay::OVERLAY_FILE_NAME,
         release_script_url: req.release.asset_url(&ipxe::release_script_name(req.arch)),
-        files: files
-            .iter()
-            .map(|(f, what)| (f.path.clone(), *what))
-            .collect(),
+        files: files.iter().map(|(f, what)| (f.path.clone(), *what)).collect(),
     };
     // Rendering only fails if a Display impl fails, and ours do not.
     let readme_text = ipxe::squeeze_blank_lines(&readme.render().expect("README template renders"));
     let mut all: Vec<ArtifactFile> = files.into_iter().map(|(f, _)| f).collect();
-    all.push(ArtifactFile {
-        path: "README.md".into(),
-        mode: 0o644,
-        contents: readme_text.into_bytes(),
-    });
+    all.push(ArtifactFile { path: "README.md".into(), mode: 0o644, contents: readme_text.into_bytes() });
     let name = format!("{}.tar.gz", top_dir(req));
     Artifact::single(name, 0o644, tarball::tar_gz(&top_dir(req), &all))
 }

@@ -6,11 +6,7 @@ use crate::{Artifact, ValidRequest};
 
 /// The request's parameters as one line. For netboot this names the overlay initrd (UEFI boots load only named
 /// initrds) and passes the host name the way the release's netboot image reads it (`hostname=`).
-pub fn request_params(
-    image: ImageKind,
-    hostname: Option<&Hostname>,
-    params: &[KernelParam],
-) -> String {
+pub fn request_params(image: ImageKind, hostname: Option<&Hostname>, params: &[KernelParam]) -> String {
     let mut words: Vec<String> = Vec::new();
     if image == ImageKind::Netboot {
         words.push(format!("initrd={OVERLAY_FILE_NAME}"));

@@ -60,21 +60,14 @@ pub fn render(req: &ValidRequest) -> Artifact {
                 None
             } else {
                 // Validation guarantees an IPv4 address on every non-DHCP netboot interface.
-                iface
-                    .ipv4_addresses()
-                    .next()
-                    .map(|(address, prefix)| StaticIp {
-                        address,
-                        netmask: netmask(prefix),
-                        gateway: iface.ipv4_default_gateway(),
-                        dns,
-                    })
+                iface.ipv4_addresses().next().map(|(address, prefix)| StaticIp {
+                    address,
+                    netmask: netmask(prefix),
+                    gateway: iface.ipv4_default_gateway(),
+                    dns,
+                })
             };
-            Some(Nic {
-                index,
-                mac: mac.to_string(),
-                ip,
-            })
+            Some(Nic { index, mac: mac.to_string(), ip })
         })
         .collect();
     let script = Script {

@@ -31,10 +31,7 @@ pub fn tarball_name(req: &ValidRequest) -> String {
         ImageKind::KexecNoninteractive => "-noninteractive",
         ImageKind::Kexec | ImageKind::Netboot => "",
     };
-    format!(
-        "nixos-kexec-installer{variant}-{}.tar.gz",
-        req.arch.as_str()
-    )
+    format!("nixos-kexec-installer{variant}-{}.tar.gz", req.arch.as_str())
 }
 
 pub fn render(req: &ValidRequest) -> Artifact {
@@ -51,9 +48,5 @@ pub fn render(req: &ValidRequest) -> Artifact {
         script: kexec_run::script(req),
     };
     // Rendering only fails if a Display impl fails, and ours do not.
-    Artifact::single(
-        "install-kexec.sh",
-        0o755,
-        cmd.render().expect("kexec command template renders") + "\n",
-    )
+    Artifact::single("install-kexec.sh", 0o755, cmd.render().expect("kexec command template renders") + "\n")
 }

@@ -65,12 +65,7 @@ pub fn script(req: &ValidRequest) -> String {
             ShellWord(&f.path)
         ));
     }
-    let request_flags: String = req
-        .kexec
-        .extra_flags
-        .iter()
-        .map(|f| format!(" {}", ShellWord(f.as_str())))
-        .collect();
+    let request_flags: String = req.kexec.extra_flags.iter().map(|f| format!(" {}", ShellWord(f.as_str()))).collect();
     let script = RunScript {
         generated_by: super::generated_by(req),
         summary: summary(req),
@@ -97,11 +92,7 @@ pub fn summary(req: &ValidRequest) -> String {
     let mut parts = vec![format!(
         "{} SSH key{}",
         req.ssh_authorized_keys.len(),
-        if req.ssh_authorized_keys.len() == 1 {
-            ""
-        } else {
-            "s"
-        }
+        if req.ssh_authorized_keys.len() == 1 { "" } else { "s" }
     )];
     if req.interfaces.is_empty() {
         parts.push("DHCP".into());

@@ -26,11 +26,7 @@ pub fn module(req: &ValidRequest) -> Expr {
     if !req.ssh_authorized_keys.is_empty() {
         attrs.push((
             path(OPTIONS_SET[0]),
-            Expr::strings(
-                req.ssh_authorized_keys
-                    .iter()
-                    .map(|k| k.as_str().to_string()),
-            ),
+            Expr::strings(req.ssh_authorized_keys.iter().map(|k| k.as_str().to_string())),
         ));
     }
     if let Some(h) = &req.hostname {
@@ -38,16 +34,10 @@ pub fn module(req: &ValidRequest) -> Expr {
         attrs.push((path(OPTIONS_SET[1]), Expr::mk_force(Expr::str(h.as_str()))));
     }
     if !req.nameservers.is_empty() {
-        attrs.push((
-            path(OPTIONS_SET[2]),
-            Expr::strings(req.nameservers.iter().map(|n| n.to_string())),
-        ));
+        attrs.push((path(OPTIONS_SET[2]), Expr::strings(req.nameservers.iter().map(|n| n.to_string()))));
     }
     if !req.kernel_params.is_empty() {
-        attrs.push((
-            path(OPTIONS_SET[3]),
-            Expr::strings(req.kernel_params.iter().map(|p| p.as_str().to_string())),
-        ));
+        attrs.push((path(OPTIONS_SET[3]), Expr::strings(req.kernel_params.iter().map(|p| p.as_str().to_string()))));
     }
     if !req.interfaces.is_empty() {
         attrs.push((path(OPTIONS_SET[4]), Expr::Bool(true)));
@@ -69,16 +59,10 @@ fn network(req: &ValidRequest, iface: &Interface) -> Expr {
     attrs.push((path("networkConfig.DHCP"), yes_no(iface.dhcp)));
     attrs.push((path("networkConfig.IPv6AcceptRA"), Expr::Bool(iface.dhcp)));
     if !iface.addresses.is_empty() {
-        attrs.push((
-            path("address"),
-            Expr::strings(iface.addresses.iter().map(|a| a.to_string())),
-        ));
+        attrs.push((path("address"), Expr::strings(iface.addresses.iter().map(|a| a.to_string()))));
     }
     if !req.nameservers.is_empty() {
-        attrs.push((
-            path("dns"),
-            Expr::strings(req.nameservers.iter().map(|n| n.to_string())),
-        ));
+        attrs.push((path("dns"), Expr::strings(req.nameservers.iter().map(|n| n.to_string()))));
     }
     if !iface.routes.is_empty() {
         let flat = req.channel.has_flat_networkd_routes();

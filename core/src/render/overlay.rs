@@ -27,16 +27,8 @@ pub const FILE_MODE: u32 = 0o644;
 pub fn files(req: &ValidRequest) -> Vec<ArtifactFile> {
     let mut files = Vec::new();
     if !req.ssh_authorized_keys.is_empty() {
-        let keys: String = req
-            .ssh_authorized_keys
-            .iter()
-            .map(|k| format!("{k}\n"))
-            .collect();
-        files.push(ArtifactFile {
-            path: AUTHORIZED_KEYS.into(),
-            mode: KEY_MODE,
-            contents: keys.into_bytes(),
-        });
+        let keys: String = req.ssh_authorized_keys.iter().map(|k| format!("{k}\n")).collect();
+        files.push(ArtifactFile { path: AUTHORIZED_KEYS.into(), mode: KEY_MODE, contents: keys.into_bytes() });
     }
     files.push(ArtifactFile {
         path: LAYOUT_VERSION_FILE.into(),
@@ -52,17 +44,10 @@ pub fn files(req: &ValidRequest) -> Vec<ArtifactFile> {
     }
     if !req.nameservers.is_empty() {
         let ns: String = req.nameservers.iter().map(|n| format!("{n}\n")).collect();
-        files.push(ArtifactFile {
-            path: NAMESERVERS_FILE.into(),
-            mode: FILE_MODE,
-            contents: ns.into_bytes(),
-        });
+        files.push(ArtifactFile { path: NAMESERVERS_FILE.into(), mode: FILE_MODE, contents: ns.into_bytes() });
     }
     for unit in super::networkd::render(req).files {
-        files.push(ArtifactFile {
-            path: format!("{NETWORKD_DIR}/{}", unit.path),
-            ..unit
-        });
+        files.push(ArtifactFile { path: format!("{NETWORKD_DIR}/{}", unit.path), ..unit });
     }
     files
 }
