@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use nixos_images_core::render::ArtifactKind;
 
 use crate::request_args::RequestArgs;
 
@@ -39,29 +41,21 @@ pub enum Cmd {
     Man(ManArgs),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RenderKind {
-    /// iPXE script (netboot)
-    Ipxe,
-    /// NixOS module override (.nix)
-    NixModule,
-    /// kexec/run script (kexec images)
-    KexecRun,
-    /// Copy-paste install command (kexec images)
-    KexecCommand,
-    /// systemd-networkd units (-o names a directory)
-    Networkd,
-    /// Kernel parameters the request adds
-    Cmdline,
-    /// Config overlay, a gzip'ed newc cpio
-    Overlay,
+/// The artifacts `render` can write (the bundle has its own subcommand).
+fn render_kind() -> impl clap::builder::TypedValueParser<Value = ArtifactKind> {
+    let values = ArtifactKind::ALL
+        .into_iter()
+        .filter(|k| *k != ArtifactKind::Bundle)
+        .map(|k| clap::builder::PossibleValue::new(k.as_str()).help(k.description()));
+    clap::builder::PossibleValuesParser::new(values)
+        .map(|name| ArtifactKind::ALL.into_iter().find(|k| k.as_str() == name).expect("a listed kind"))
 }
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     /// What to render
-    #[arg(value_enum)]
-    pub kind: RenderKind,
+    #[arg(value_parser = render_kind())]
+    pub kind: ArtifactKind,
     /// Output file (a directory for networkd); `-` or none writes to standard output
     #[arg(long, short = 'o', value_name = "PATH")]
     pub output: Option<PathBuf>,

@@ -3,27 +3,13 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use nixos_images_core::render::ArtifactKind;
 
-use crate::cli::{RenderArgs, RenderKind};
+use crate::cli::RenderArgs;
 use crate::errors::UsageError;
 use crate::output;
 
-impl RenderKind {
-    pub fn artifact_kind(self) -> ArtifactKind {
-        match self {
-            RenderKind::Ipxe => ArtifactKind::Ipxe,
-            RenderKind::NixModule => ArtifactKind::NixModule,
-            RenderKind::KexecRun => ArtifactKind::KexecRun,
-            RenderKind::KexecCommand => ArtifactKind::KexecCommand,
-            RenderKind::Networkd => ArtifactKind::Networkd,
-            RenderKind::Cmdline => ArtifactKind::Cmdline,
-            RenderKind::Overlay => ArtifactKind::Overlay,
-        }
-    }
-}
-
 pub fn run(args: &RenderArgs) -> Result<()> {
     let req = args.request.to_valid_request()?;
-    let kind = args.kind.artifact_kind();
+    let kind = args.kind;
     if !kind.applies_to(req.image) {
         let wanted = if kind == ArtifactKind::Ipxe { "netboot" } else { "kexec or kexec-noninteractive" };
         return Err(UsageError(vec![format!(

@@ -50,6 +50,20 @@ impl ArtifactKind {
         }
     }
 
+    /// One line saying what the artifact is (CLI help, web tabs).
+    pub fn description(self) -> &'static str {
+        match self {
+            ArtifactKind::Ipxe => "iPXE script (netboot)",
+            ArtifactKind::NixModule => "NixOS module override (.nix)",
+            ArtifactKind::KexecRun => "kexec/run script (kexec images)",
+            ArtifactKind::KexecCommand => "copy-paste install command (kexec images)",
+            ArtifactKind::Networkd => "systemd-networkd units (-o names a directory)",
+            ArtifactKind::Cmdline => "kernel parameters the request adds",
+            ArtifactKind::Overlay => "config overlay, a gzip'ed newc cpio",
+            ArtifactKind::Bundle => "every artifact for the image kind and a README, as .tar.gz",
+        }
+    }
+
     /// Whether this artifact means something for the request's image kind (kexec artifacts for kexec images,
     /// the iPXE script for netboot).
     pub fn applies_to(self, image: crate::ImageKind) -> bool {
