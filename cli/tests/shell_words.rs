@@ -1,0 +1,218 @@
+//! `ShellWord` checked against real shells: batches of arbitrary strings are written as the arguments of
+//! `printf '%s\0' WORD...`, run by `dash` and by `busybox sh`, and the NUL-separated output must be the original
+//! strings, byte for byte. The generated scripts must also pass `shellcheck -s sh`.
+//!
+//! A missing `dash`, `busybox` or `shellcheck` fails the tests (they are never skipped).
+
+use std::fmt::Write as _;
+use std::io::ErrorKind;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use nixos_images_core::escape::ShellWord;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+/// Runs a tool from PATH inside the scratch directory `dir` (so that a quoting bug that lets a glob or a command
+/// substitution through stays there); a missing tool is a test failure that names it.
+fn run(dir: &Path, tool: &str, args: &[&str], why: &str) -> Output {
+    Command::new(tool).args(args).current_dir(dir).env("HOME", dir).env("LC_ALL", "C.UTF-8").output().unwrap_or_else(
+        |e| {
+            if e.kind() == ErrorKind::NotFound {
+                panic!("`{tool}` was not found on PATH: {why}; install it (Debian: apt-get install {})", package(tool))
+            }
+            panic!("could not run `{tool}`: {e}")
+        },
+    )
+}
+
+fn package(tool: &str) -> &str {
+    match tool {
+        "busybox" => "busybox",
+        "shellcheck" => "shellcheck",
+        _ => "dash",
+    }
+}
+
+/// The script: one `printf` whose arguments are the words. Four ShellCheck checks are disabled because they
+/// flag text inside single quotes that looks like a mistake in hand-written scripts but is exactly what a quoted
+/// literal must contain here (the dash and busybox runs prove the words come back unchanged):
+/// - SC2016 (info), "expressions don't expand in single quotes": `$x`, `` `cmd` `` and `$(cmd)` must stay literal;
+/// - SC1003 (info), "want to escape a single quote?": a word ending in `\` is written `'...\'`, which is right,
+///   since nothing is escaped inside single quotes;
+/// - SC1112 (warning), "this is a unicode quote": `‘` is a character like any other (`Bob‘s laptop`);
+/// - SC2088 (warning), "tilde does not expand in quotes": a literal `~/` must not expand.
+fn script(words: &[String]) -> String {
+    let mut s = String::from("# shellcheck disable=SC2016,SC1003,SC1112,SC2088\nprintf '%s\\0'");
+    for w in words {
+        write!(s, " {}", ShellWord(w)).unwrap();
+    }
+    s.push('\n');
+    s
+}
+
+/// Runs the script under `dash` and `busybox sh` and compares each output with the words; then shellchecks it.
+fn check(dir: &Path, words: &[String]) -> Result<(), String> {
+    let text = script(words);
+    let file = dir.join("words.sh");
+    std::fs::write(&file, &text).expect("writing a temporary file");
+    let file = file.to_str().expect("temporary paths are UTF-8");
+    let mut expected = Vec::new();
+    for w in words {
+        expected.extend_from_slice(w.as_bytes());
+        expected.push(0);
+    }
+    for (tool, args) in [("dash", vec![file]), ("busybox", vec!["sh", file])] {
+        let out = run(dir, tool, &args, "the shell-word test runs the generated script with it");
+        if !out.status.success() || out.stdout != expected {
+            let got: Vec<String> =
+                out.stdout.split(|b| *b == 0).map(|w| String::from_utf8_lossy(w).into_owned()).collect();
+            let first_diff = words
+                .iter()
+                .zip(&got)
+                .position(|(w, g)| w != g)
+                .map(|i| {
+                    format!(
+                        "first differing word #{i}: {:?} written as {} came back as {:?}",
+                        words[i],
+                        ShellWord(&words[i]),
+                        got[i]
+                    )
+                })
+                .unwrap_or_else(|| format!("{} words in, {} out", words.len(), got.len().saturating_sub(1)));
+            return Err(format!(
+                "`{tool} {}` ({}) did not print the words back: {first_diff}\nstderr: {}\n--- script ---\n{text}",
+                args.join(" "),
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    let out = run(dir, "shellcheck", &["-s", "sh", file], "the shell-word test lints the generated script with it");
+    if !out.status.success() {
+        return Err(format!(
+            "`shellcheck -s sh` rejects the generated script:\n{}{}\n--- script ---\n{text}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
+}
+
+/// Fails once, with a message naming the tool, before any proptest run when a tool is missing.
+fn require_tools(dir: &Path) {
+    run(dir, "dash", &["-c", ":"], "the shell-word test runs the generated script with it");
+    run(dir, "busybox", &["sh", "-c", ":"], "the shell-word test runs the generated script with it");
+    run(dir, "shellcheck", &["--version"], "the shell-word test lints the generated script with it");
+}
+
+/// Hand-picked words first: the empty word, quotes, expansions, globs, options and format directives.
+#[test]
+fn known_tricky_words_round_trip() {
+    let dir = tempfile::tempdir().expect("creating a temporary directory");
+    require_tools(dir.path());
+    let words: Vec<String> = [
+        "",
+        " ",
+        "  ",
+        "'",
+        "''",
+        "'\\''",
+        "\"",
+        "\\",
+        "\\\\",
+        "a\\",
+        "\\'",
+        "$",
+        "$HOME",
+        "${HOME}",
+        "$(id)",
+        "`id`",
+        "$((1+1))",
+        "*",
+        "?",
+        "[a]",
+        "~",
+        "~root",
+        "a b",
+        "\n",
+        "a\nb",
+        "\t",
+        "\r",
+        "-n",
+        "-e",
+        "--",
+        "%s",
+        "%b",
+        "\\0",
+        "\\n",
+        "#",
+        "a#b",
+        "!",
+        "&",
+        "|",
+        ";",
+        "<",
+        ">",
+        "(",
+        ")",
+        "{",
+        "}",
+        "=",
+        "a=b",
+        "@",
+        "%",
+        "+",
+        ":",
+        ",",
+        ".",
+        "/",
+        "-",
+        "_",
+        "Ünïcødé 鍵 🔑",
+        "\u{2028}",
+        "\u{7f}",
+        "\u{1b}[31m",
+        "abc",
+        "x'y'z",
+        "it's \"quoted\" $x `y` \\z",
+        "Bob‘s “laptop”",
+        "~/.ssh",
+        "a\\",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if let Err(e) = check(dir.path(), &words) {
+        panic!("{e}");
+    }
+}
+
+/// Arbitrary strings without NUL (which no argument can hold), rich in shell syntax.
+fn shell_text() -> impl Strategy<Value = String> {
+    let token = prop_oneof![
+        4 => prop::sample::select(&[
+            "'", "''", "\"", "\\", "$", "$x", "${x}", "$(", ")", "`", "*", "?", "~", " ", "\n", "\t", "#", "!", "&",
+            ";", "|", "<", ">", "=", "-", "%", "[", "]", "{", "}", "é", "鍵", "🔑",
+        ][..])
+        .prop_map(str::to_string),
+        2 => any::<String>(),
+        1 => any::<char>().prop_filter("no NUL", |c| *c != '\0').prop_map(String::from),
+        1 => "[a-zA-Z0-9@%+=:,./_-]{1,8}",
+    ];
+    prop::collection::vec(token, 0..10).prop_map(|t| t.concat())
+}
+
+#[test]
+fn arbitrary_words_round_trip() {
+    let dir = tempfile::tempdir().expect("creating a temporary directory");
+    require_tools(dir.path());
+    let mut runner =
+        TestRunner::new(Config { cases: 64, max_shrink_iters: 256, failure_persistence: None, ..Config::default() });
+    let result = runner.run(&prop::collection::vec(shell_text(), 1..128), |words| {
+        check(dir.path(), &words).map_err(TestCaseError::fail)
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
