@@ -188,8 +188,8 @@ fn check(case: &Case, shell: &Shell) {
     expected.insert("addrs.json".into(), (0o100600, format!("{ADDRS_JSON}\n").into()));
     expected.insert("routes-v4.json".into(), (0o100600, format!("{ROUTES_V4_JSON}\n").into()));
     expected.insert("routes-v6.json".into(), (0o100600, format!("{ROUTES_V6_JSON}\n").into()));
-    // cp of the 0444 /etc/machine-id under the script's umask 077.
-    expected.insert("machine-id".into(), (0o100400, MACHINE_ID.into()));
+    // machine-id keeps the world-readable mode systemd gives it.
+    expected.insert("machine-id".into(), (0o100444, MACHINE_ID.into()));
     for f in overlay::files(&req) {
         if f.path != overlay::AUTHORIZED_KEYS {
             expected.insert(f.path.clone(), (0o100000 | f.mode, f.contents));

@@ -113,13 +113,10 @@ impl Request {
         let kexec = self.validate_kexec(&mut errs);
 
         if let (Some(image), Some(interfaces)) = (image, &interfaces) {
-            check_netboot_network(image, interfaces, &self.interfaces, &mut errs);
+            check_netboot_network(image, interfaces, &mut errs);
         }
-        if let (Some(image), Some(hostname)) = (image, &hostname) {
-            let cmdline = crate::render::cmdline::request_params(image, Some(hostname), &kernel_params);
-            check_cmdline_length(&cmdline, &mut errs);
-        } else if let Some(image) = image {
-            let cmdline = crate::render::cmdline::request_params(image, None, &kernel_params);
+        if let Some(image) = image {
+            let cmdline = crate::render::cmdline::request_params(image, hostname.as_ref(), &kernel_params);
             check_cmdline_length(&cmdline, &mut errs);
         }
 
@@ -318,11 +315,11 @@ fn check_gateway_reachable(path: &str, gw: IpAddr, on_link: bool, dhcp: bool, ad
 }
 
 /// iPXE can only set up IPv4 on a NIC it can identify: a netboot without DHCP needs a MAC match and an IPv4 address.
-fn check_netboot_network(image: ImageKind, ifaces: &[Interface], reqs: &[InterfaceRequest], errs: &mut Errors) {
+fn check_netboot_network(image: ImageKind, ifaces: &[Interface], errs: &mut Errors) {
     if image != ImageKind::Netboot {
         return;
     }
-    for (i, (iface, _)) in ifaces.iter().zip(reqs).enumerate() {
+    for (i, iface) in ifaces.iter().enumerate() {
         if iface.dhcp {
             continue;
         }

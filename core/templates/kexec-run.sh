@@ -145,6 +145,7 @@ fi
 
 if [ -f /etc/machine-id ]; then
   cp /etc/machine-id machine-id
+  chmod 0444 machine-id
 fi
 
 # Settings of the request, in the overlay's layout (layout version {{ layout_version }}).
