@@ -56,6 +56,7 @@ const RELEASE_PARAMS: &str = "console=ttyS0,115200 console=tty0";
 const ADDRS_JSON: &str = r#"[{"ifindex":2,"ifname":"eth0","address":"52:54:00:12:34:56","addr_info":[{"family":"inet","local":"203.0.113.10","prefixlen":32}]}]"#;
 const ROUTES_V4_JSON: &str = r#"[{"dst":"default","gateway":"172.31.1.1","dev":"eth0","flags":["onlink"]}]"#;
 const ROUTES_V6_JSON: &str = r#"[{"dst":"default","gateway":"fe80::1","dev":"eth0","flags":[]}]"#;
+const NETWORKD_UNIT: &str = "# /etc/systemd/network/10-eth0.network\n[Match]\nName=eth0\n\n[Network]\nBond=bond0\n";
 const MACHINE_ID: &str = "0123456789abcdef0123456789abcdef\n";
 const HOST_KEY: &str =
     "-----BEGIN OPENSSH PRIVATE KEY-----\nfake host key of the test\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -178,16 +179,19 @@ fn check(case: &Case, shell: &Shell) {
     let members = read_appended_overlay(appended, &what);
 
     let mut expected = BTreeMap::new();
-    for dir in ["ssh", "nixos-images", "nixos-images/networkd"] {
+    for dir in ["ssh", "nixos-images", "nixos-images/networkd", "iproute2", "networkd", "networkd/iface"] {
         expected.insert(dir.to_string(), (0o040000 | overlay::DIR_MODE, vec![]));
     }
     let keys: String = expected_keys(&req).iter().map(|k| format!("{k}\n")).collect();
     expected.insert(overlay::AUTHORIZED_KEYS.into(), (0o100000 | overlay::KEY_MODE, keys.into_bytes()));
     expected.insert("ssh/ssh_host_ed25519_key".into(), (0o100600, HOST_KEY.into()));
     expected.insert("ssh/ssh_host_ed25519_key.pub".into(), (0o100644, HOST_KEY_PUB.into()));
-    expected.insert("addrs.json".into(), (0o100600, format!("{ADDRS_JSON}\n").into()));
-    expected.insert("routes-v4.json".into(), (0o100600, format!("{ROUTES_V4_JSON}\n").into()));
-    expected.insert("routes-v6.json".into(), (0o100600, format!("{ROUTES_V6_JSON}\n").into()));
+    for prefix in ["", "iproute2/"] {
+        expected.insert(format!("{prefix}addrs.json"), (0o100600, format!("{ADDRS_JSON}\n").into()));
+        expected.insert(format!("{prefix}routes-v4.json"), (0o100600, format!("{ROUTES_V4_JSON}\n").into()));
+        expected.insert(format!("{prefix}routes-v6.json"), (0o100600, format!("{ROUTES_V6_JSON}\n").into()));
+    }
+    expected.insert("networkd/iface/00-eth0.network".into(), (0o100600, NETWORKD_UNIT.into()));
     // machine-id keeps the world-readable mode systemd gives it.
     expected.insert("machine-id".into(), (0o100444, MACHINE_ID.into()));
     for f in overlay::files(&req) {
@@ -282,6 +286,7 @@ impl Fixture {
         let log = root.join("kexec-calls.log");
         fs::create_dir_all(&kexec_dir).unwrap();
         fs::create_dir_all(host.join("ssh/authorized_keys.d")).unwrap();
+        fs::create_dir_all(host.join("bin")).unwrap();
 
         let stub = format!(
             "#!/bin/sh\n# Stand-in for kexec: logs its arguments, one a line, and never boots anything.\n\
@@ -328,6 +333,21 @@ impl Fixture {
             format!("{ED25519} deploy@laptop\nfrom=\"192.0.2.0/24\",no-pty {ECDSA} admin@host\n"),
             0o600,
         );
+        // systemd-networkd 257 is active and eth0 is configured: the script saves `networkctl cat @eth0:network`.
+        let networkctl = format!(
+            "#!/bin/sh\n# Stand-in for networkctl.\ncase \"$*\" in\n\
+             '--version') echo 'systemd 257 (257.9-1)'; echo '+PAM +AUDIT' ;;\n\
+             'list --no-legend --no-pager') echo '  1 lo   loopback carrier unmanaged'; \
+             echo '  2 eth0 ether    routable configured' ;;\n\
+             '@eth0:network') ;;\n\
+             'cat @eth0:network') printf '%s' '{NETWORKD_UNIT}' ;;\n\
+             'cat @eth0:'*) echo 'No files found' >&2; exit 1 ;;\n\
+             *) echo \"networkctl stub: unexpected arguments: $*\" >&2; exit 1 ;;\nesac\n"
+        );
+        write(&host.join("bin/networkctl"), networkctl, 0o755);
+        let systemctl = "#!/bin/sh\n# Stand-in for systemctl: only networkd is asked about.\n\
+                         [ \"$*\" = 'is-active --quiet systemd-networkd' ]\n";
+        write(&host.join("bin/systemctl"), systemctl, 0o755);
         write(&host.join("ssh/ssh_host_ed25519_key"), HOST_KEY, 0o600);
         write(&host.join("ssh/ssh_host_ed25519_key.pub"), HOST_KEY_PUB, 0o644);
         write(&host.join("machine-id"), MACHINE_ID, 0o444);
@@ -346,6 +366,8 @@ impl Fixture {
             r#"set -eu
 host=$1 run=$2
 shift 2
+PATH="$host/bin:$PATH"
+export PATH
 mount -t tmpfs -o mode=0700 tmpfs /root
 mkdir -p /root/.ssh {SUDO_HOME}/.ssh
 cp "$host/root-authorized_keys" /root/.ssh/authorized_keys

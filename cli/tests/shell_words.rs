@@ -9,7 +9,7 @@ use std::io::ErrorKind;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use nixos_images_core::escape::ShellWord;
+use nixos_images_core::escape::{ShellWord, SHELLCHECK_LITERAL_TEXT};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
@@ -34,16 +34,11 @@ fn package(tool: &str) -> &str {
     }
 }
 
-/// The script: one `printf` whose arguments are the words. Four ShellCheck checks are disabled because they
-/// flag text inside single quotes that looks like a mistake in hand-written scripts but is exactly what a quoted
-/// literal must contain here (the dash and busybox runs prove the words come back unchanged):
-/// - SC2016 (info), "expressions don't expand in single quotes": `$x`, `` `cmd` `` and `$(cmd)` must stay literal;
-/// - SC1003 (info), "want to escape a single quote?": a word ending in `\` is written `'...\'`, which is right,
-///   since nothing is escaped inside single quotes;
-/// - SC1112 (warning), "this is a unicode quote": `‘` is a character like any other (`Bob‘s laptop`);
-/// - SC2088 (warning), "tilde does not expand in quotes": a literal `~/` must not expand.
+/// The script: one `printf` whose arguments are the words, with the ShellCheck checks that flag literal text in
+/// single quotes disabled, as the run script does (`SHELLCHECK_LITERAL_TEXT`; the dash and busybox runs prove the
+/// words come back unchanged).
 fn script(words: &[String]) -> String {
-    let mut s = String::from("# shellcheck disable=SC2016,SC1003,SC1112,SC2088\nprintf '%s\\0'");
+    let mut s = format!("# shellcheck disable={SHELLCHECK_LITERAL_TEXT}\nprintf '%s\\0'");
     for w in words {
         write!(s, " {}", ShellWord(w)).unwrap();
     }
@@ -215,4 +210,35 @@ fn arbitrary_words_round_trip() {
     if let Err(e) = result {
         panic!("{e}");
     }
+}
+
+/// The run script stays ShellCheck-clean whatever the key comments hold (Unicode quotes and dashes, a trailing
+/// backslash, `$(...)`, backquotes, `~/`).
+#[test]
+fn run_script_with_hostile_key_comments_passes_shellcheck() {
+    let dir = tempfile::tempdir().expect("creating a temporary directory");
+    require_tools(dir.path());
+    let blob = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJc8dPZMT4nOt7KCWcXuD/SnwMbZVnS0zy/73ZA8lGTg";
+    let comments = [
+        "Bob‘s “laptop” – work",
+        "ends with a backslash \\",
+        "$(touch /tmp/x) `id` ${HOME} ~/.ssh",
+        "it's 'quoted'",
+        "nbsp\u{a0}here",
+    ];
+    let req = nixos_images_core::Request {
+        ssh_authorized_keys: comments.iter().map(|c| format!("{blob} {c}")).collect(),
+        hostname: Some("web1".into()),
+        ..Default::default()
+    };
+    let valid = req.validate().expect("the request is valid");
+    let path = dir.path().join("run");
+    std::fs::write(&path, nixos_images_core::render::kexec_run::script(&valid)).unwrap();
+    let out = run(dir.path(), "shellcheck", &["-s", "sh", "run"], "lints the run script");
+    assert!(
+        out.status.success(),
+        "shellcheck:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

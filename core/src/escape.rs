@@ -25,6 +25,12 @@ impl fmt::Display for ShellWord<'_> {
     }
 }
 
+/// ShellCheck checks that flag text inside single quotes that looks like a slip in a hand-written script but is
+/// exactly what a quoted literal holds: `$x` and backquotes kept literal (SC2016), a trailing `\` (SC1003), a
+/// carriage return (SC1017), Unicode spaces, dashes and quotes (SC1018, SC1100, SC1110, SC1111, SC1112), a literal
+/// `~/` (SC2088). Generated scripts disable them on lines that print request text.
+pub const SHELLCHECK_LITERAL_TEXT: &str = "SC1003,SC1017,SC1018,SC1100,SC1110,SC1111,SC1112,SC2016,SC2088";
+
 /// A Nix double-quoted string literal. `"`, `\` and `${` are escaped; newline, CR and tab use their escapes.
 /// NUL cannot be represented in a Nix string; validation never lets it through.
 #[derive(Debug, Clone, Copy)]

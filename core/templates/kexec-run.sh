@@ -133,14 +133,35 @@ if [ -x "$SCRIPT_DIR/ip" ]; then
 elif command -v ip >/dev/null 2>&1; then
   ip_cmd=ip
 fi
+# Installers read the dumps at the top level (older releases) or under iproute2/ (newer ones): write both.
 if [ -n "$ip_cmd" ] &&
   "$ip_cmd" --json addr >addrs.json &&
   "$ip_cmd" -4 --json route >routes-v4.json &&
   "$ip_cmd" -6 --json route >routes-v6.json; then
-  :
+  mkdir -p iproute2
+  cp -p addrs.json routes-v4.json routes-v6.json iproute2/
 else
   rm -f addrs.json routes-v4.json routes-v6.json
   echo "kexec/run: warning: could not save the network state (no ip with --json); the installer will use DHCP" >&2
+fi
+
+# systemd-networkd's own configuration of each configured link (keeps bonds, VLANs and bridges), where
+# `networkctl cat @LINK:TYPE` exists (systemd 257 and later).
+networkd_version=0
+if command -v networkctl >/dev/null 2>&1 && systemctl is-active --quiet systemd-networkd 2>/dev/null; then
+  networkd_version=$(networkctl --version 2>/dev/null | awk 'NR == 1 { print $2 }')
+  case "$networkd_version" in '' | *[!0-9]*) networkd_version=0 ;; esac
+fi
+if [ "$networkd_version" -ge 257 ]; then
+  mkdir -p networkd/iface
+  networkctl list --no-legend --no-pager 2>/dev/null | awk '$5 == "configured" { print $2 }' | while read -r link; do
+    case "$link" in '' | *[!A-Za-z0-9_.@-]*) continue ;; esac
+    for type in netdev link network; do
+      conf="networkd/iface/00-$link.$type"
+      networkctl cat "@$link:$type" >"$conf" 2>/dev/null || true
+      [ -s "$conf" ] || rm -f "$conf"
+    done
+  done || true
 fi
 
 if [ -f /etc/machine-id ]; then

@@ -5,7 +5,7 @@
 
 use askama::Template;
 
-use crate::escape::ShellWord;
+use crate::escape::{ShellWord, SHELLCHECK_LITERAL_TEXT};
 use crate::render::overlay::{self, AUTHORIZED_KEYS};
 use crate::validate::KERNEL_CMDLINE_LIMIT;
 use crate::{Artifact, ValidRequest};
@@ -42,7 +42,7 @@ pub fn script(req: &ValidRequest) -> String {
     let request_keys = if req.ssh_authorized_keys.is_empty() {
         ": none".to_string()
     } else {
-        let mut s = String::from("# shellcheck disable=SC2016\nprintf '%s\\n'");
+        let mut s = format!("# shellcheck disable={SHELLCHECK_LITERAL_TEXT}\nprintf '%s\\n'");
         for k in &req.ssh_authorized_keys {
             s.push_str(" \\\n  ");
             s.push_str(&ShellWord(k.as_str()).to_string());
