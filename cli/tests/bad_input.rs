@@ -203,3 +203,24 @@ fn artifact_for_the_wrong_image_is_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: image:"));
     assert!(!dir.path().join("x.ipxe").exists());
 }
+
+/// `--ssh-key-file ~/.ssh/id_ed25519` (the private half) is refused once, without echoing any of it.
+#[test]
+fn private_key_file_is_refused_without_echo() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id_ed25519");
+    std::fs::write(&key, PRIVATE_KEY).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_nixos-images-gen"))
+        .args(["bundle", "--ssh-key-file"])
+        .arg(&key)
+        .arg("-o")
+        .arg(dir.path().join("bundle.tar.gz"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr.lines().count(), 1, "one error, not one per line of the key file:\n{stderr}");
+    assert!(stderr.starts_with("error: ssh_authorized_keys[0]: this is a PRIVATE key"), "{stderr}");
+    assert!(!stderr.contains("b3BlbnNzaC1rZXktdjE"));
+    assert!(!dir.path().join("bundle.tar.gz").exists());
+}
