@@ -3,6 +3,7 @@
 mod cli;
 mod cmd;
 mod errors;
+mod inflate;
 mod output;
 mod request_args;
 
