@@ -5,6 +5,7 @@
 //!
 //! One road for data: [`Request`] → [`Request::validate`] → [`ValidRequest`] → `render::<format>::render`.
 
+pub mod agent;
 pub mod artifact;
 pub mod cpio;
 pub mod escape;

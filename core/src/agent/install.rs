@@ -1,0 +1,174 @@
+//! `apply-overlay`: where each file of the overlay (layout v1, ARCHITECTURE.md) goes in the target root, and the
+//! contents it gets there. The agent does the I/O; every decision about names, modes and contents is here.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use crate::render::overlay::{
+    AUTHORIZED_KEYS, HOSTNAME_FILE, LAYOUT_VERSION, LAYOUT_VERSION_FILE, NAMESERVERS_FILE, NETWORKD_DIR,
+};
+
+/// Layout versions this agent can apply.
+pub const KNOWN_LAYOUT_VERSIONS: &[u32] = &[LAYOUT_VERSION];
+
+/// Overlay sources (relative to the overlay directory).
+pub const SRC_AUTHORIZED_KEYS: &str = AUTHORIZED_KEYS;
+pub const SRC_SSH_DIR: &str = "ssh";
+pub const SRC_MACHINE_ID: &str = "machine-id";
+pub const SRC_LAYOUT_VERSION: &str = LAYOUT_VERSION_FILE;
+pub const SRC_HOSTNAME: &str = HOSTNAME_FILE;
+pub const SRC_NAMESERVERS: &str = NAMESERVERS_FILE;
+pub const SRC_REQUEST_NETWORKD_DIR: &str = NETWORKD_DIR;
+pub const SRC_IFACE_NETWORKD_DIR: &str = "networkd/iface";
+/// The `ip --json` dumps, read from `iproute2/` first, then from the top level.
+pub const SRC_DUMP_DIRS: &[&str] = &["iproute2", ""];
+pub const DUMP_FILES: &[&str] = &["addrs.json", "routes-v4.json", "routes-v6.json"];
+
+/// Targets (relative to the target root).
+pub const DST_AUTHORIZED_KEYS: &str = "root/.ssh/authorized_keys";
+pub const DST_SSH_DIR: &str = "etc/ssh";
+pub const DST_MACHINE_ID: &str = "etc/machine-id";
+pub const DST_NETWORKD_DIR: &str = "etc/systemd/network";
+pub const DST_HOSTNAME: &str = "etc/hostname";
+pub const DST_RESOLVED_DROPIN: &str = "etc/systemd/resolved.conf.d/nixos-images.conf";
+/// Where `restore-network` reads the dumps from.
+pub const DST_NETWORK_DUMPS_DIR: &str = "root/network";
+
+/// Modes.
+pub const PRIVATE_DIR_MODE: u32 = 0o700;
+pub const DIR_MODE: u32 = 0o755;
+pub const PRIVATE_FILE_MODE: u32 = 0o600;
+pub const FILE_MODE: u32 = 0o644;
+pub const MACHINE_ID_MODE: u32 = 0o444;
+
+/// Reads `nixos-images/layout-version`. An overlay without one (written by the seed's run script, whose files mean
+/// the same in layout 1) is applied as version 1; a version this agent does not know is refused.
+pub fn check_layout_version(contents: Option<&str>) -> Result<u32, String> {
+    let Some(text) = contents else { return Ok(LAYOUT_VERSION) };
+    let text = text.trim();
+    match text.parse::<u32>() {
+        Ok(v) if KNOWN_LAYOUT_VERSIONS.contains(&v) => Ok(v),
+        Ok(v) => Err(format!(
+            "the overlay has layout version {v}, which this agent does not know (it knows {}); refusing to apply it",
+            LAYOUT_VERSION
+        )),
+        Err(_) => Err(format!(
+            "the overlay's {LAYOUT_VERSION_FILE} holds {:?}, not a layout version; refusing to apply it",
+            super::iproute::printable(text)
+        )),
+    }
+}
+
+/// Root's `authorized_keys` after the merge: the existing lines first (as they were), then each new key that is
+/// not there yet. Blank lines of the new file are dropped; the result ends with a newline.
+pub fn merge_authorized_keys(existing: &str, new: &str) -> String {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut out = String::new();
+    for line in existing.lines() {
+        let key = line.trim_end();
+        if !key.trim().is_empty() && !seen.insert(key) {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    for line in new.lines() {
+        let key = line.trim_end();
+        if key.trim().is_empty() || !seen.insert(key) {
+            continue;
+        }
+        out.push_str(key);
+        out.push('\n');
+    }
+    out
+}
+
+/// `etc/hostname` from `nixos-images/hostname`: one RFC 1123 label.
+pub fn hostname_contents(text: &str) -> Result<String, String> {
+    let name = text.lines().next().unwrap_or("").trim();
+    crate::validate::parse_hostname(name).map(|h| format!("{}\n", h.as_str())).map_err(|e| format!("host name {e}"))
+}
+
+/// `etc/machine-id`: 32 lower-case hex digits and a newline.
+pub fn machine_id_contents(text: &str) -> Result<String, String> {
+    let id = text.trim();
+    if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) && id != "0".repeat(32) {
+        Ok(format!("{}\n", id.to_ascii_lowercase()))
+    } else {
+        Err("the machine-id is not 32 hex digits".into())
+    }
+}
+
+/// The resolved drop-in for `nixos-images/nameservers` (one address a line). Lines that are not addresses are
+/// left out, with a message each; `None` when no address is left.
+pub fn resolved_dropin(text: &str) -> (Option<String>, Vec<String>) {
+    let mut addrs: Vec<IpAddr> = vec![];
+    let mut warnings = vec![];
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        match line.parse::<IpAddr>() {
+            Ok(a) if !addrs.contains(&a) => addrs.push(a),
+            Ok(_) => {}
+            Err(_) => warnings.push(format!(
+                "{NAMESERVERS_FILE}: {:?} is not an IP address; left out",
+                super::iproute::printable(line)
+            )),
+        }
+    }
+    if addrs.is_empty() {
+        return (None, warnings);
+    }
+    let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+    let dropin = format!(
+        "# Written by nixos-images-agent apply-overlay from the overlay's {NAMESERVERS_FILE}.\n[Resolve]\nDNS={}\n",
+        list.join(" ")
+    );
+    (Some(dropin), warnings)
+}
+
+/// The mode an SSH host key file gets in `etc/ssh/`, or `None` when the name is not a host key's
+/// (`ssh_host_<type>_key` and its `.pub`).
+pub fn host_key_mode(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix("ssh_host_")?;
+    let (stem, public) = match rest.strip_suffix(".pub") {
+        Some(s) => (s, true),
+        None => (rest, false),
+    };
+    let kind = stem.strip_suffix("_key")?;
+    if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return None;
+    }
+    Some(if public { FILE_MODE } else { PRIVATE_FILE_MODE })
+}
+
+/// Whether a file of the overlay's networkd directories may be installed under that name: `*.network` for the
+/// request's units; `*.network`, `*.netdev`, `*.link` for the machine's own; no hidden or odd names.
+pub fn networkd_file_ok(name: &str, iface_dir: bool) -> bool {
+    let suffixes: &[&str] = if iface_dir { &[".network", ".netdev", ".link"] } else { &[".network"] };
+    !name.starts_with('.')
+        && name.len() <= 255
+        && suffixes.iter().any(|s| name.len() > s.len() && name.ends_with(s))
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.@:-".contains(&b))
+}
+
+/// Splits a relative path into its components, refusing what could leave the root: absolute paths, `..`, `.`,
+/// empty components and NUL bytes.
+pub fn relative_components(path: &str) -> Result<Vec<&str>, String> {
+    if path.is_empty() {
+        return Err("an empty path".into());
+    }
+    if path.starts_with('/') {
+        return Err(format!("{path:?} is absolute"));
+    }
+    if path.contains('\0') {
+        return Err(format!("{:?} contains a NUL byte", super::iproute::printable(path)));
+    }
+    let parts: Vec<&str> = path.split('/').collect();
+    for p in &parts {
+        match *p {
+            "" => return Err(format!("{path:?} has an empty component")),
+            "." | ".." => return Err(format!("{path:?} has a `{p}` component")),
+            _ => {}
+        }
+    }
+    Ok(parts)
+}
