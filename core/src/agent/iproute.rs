@@ -430,3 +430,56 @@ pub fn printable(s: &str) -> String {
 pub fn find<'a>(links: &'a [Link], name: &str) -> Option<&'a Link> {
     links.iter().find(|l| l.name_is(name))
 }
+
+/// What /sys/class/net/NAME tells about a link (the agent's fallback when there is no `ip` with `--json`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SysfsLink {
+    pub name: String,
+    /// `address`
+    pub address: Option<String>,
+    /// `bonding_slave/perm_hwaddr` (bond ports)
+    pub perm_address: Option<String>,
+    /// `type`: the ARPHRD number (1 ethernet, 772 loopback, 65534 none)
+    pub arphrd_type: Option<u32>,
+    /// Where the `master` link points (its last component)
+    pub master: Option<String>,
+    /// The `lower_<name>` entry of a stacked link (VLAN)
+    pub lower: Option<String>,
+    /// `DEVTYPE=` of `uevent` (`vlan`, `bond`, `bridge`, ...)
+    pub devtype: Option<String>,
+    /// A `bonding/` directory: a bond
+    pub bond: bool,
+    /// A `bridge/` directory: a bridge
+    pub bridge: bool,
+}
+
+/// The same [`Link`] that `ip --json addr` would give, as far as sysfs tells (no addresses).
+pub fn sysfs_link(position: usize, s: SysfsLink) -> Link {
+    let kind = if s.bond {
+        Some("bond".to_string())
+    } else if s.bridge {
+        Some("bridge".to_string())
+    } else {
+        s.devtype.as_deref().map(printable)
+    };
+    let link_type = match s.arphrd_type {
+        Some(1) => Some("ether".to_string()),
+        Some(772) => Some("loopback".to_string()),
+        Some(65534) => Some("none".to_string()),
+        Some(n) => Some(n.to_string()),
+        None => None,
+    };
+    Link {
+        position,
+        name: parse_ifname(&s.name).ok(),
+        mac: s.address.as_deref().and_then(|m| parse_mac(m).ok()),
+        perm_mac: s.perm_address.as_deref().and_then(|m| parse_mac(m).ok()),
+        loopback: s.arphrd_type == Some(772),
+        link_type,
+        master: s.master.as_deref().map(printable),
+        parent: s.lower.as_deref().map(printable),
+        kind,
+        master_flag: s.bond,
+        addrs: vec![],
+    }
+}
