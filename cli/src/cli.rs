@@ -29,6 +29,8 @@ pub enum Cmd {
     Render(RenderArgs),
     /// Write a .tar.gz with every artifact for the request's image kind and a README
     Bundle(BundleArgs),
+    /// Bake a request into a release artifact: a kexec tarball or a netboot initrd
+    Customize(CustomizeArgs),
     /// Validate a request and print a summary, or every problem
     Check(CheckArgs),
     /// Print a complete example request
@@ -68,6 +70,54 @@ pub struct BundleArgs {
     /// Output file; `-` or none writes to standard output
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub request: RequestArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CustomizeArgs {
+    #[command(subcommand)]
+    pub what: CustomizeCmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CustomizeCmd {
+    /// Bake the request into a release kexec tarball (nixos-kexec-installer-*.tar.gz)
+    #[command(long_about = "Bake the request into a release kexec tarball (nixos-kexec-installer-*.tar.gz).\n\n\
+                            Writes the release's tarball with entries appended after its own: kexec/run (the \
+                            request's run script), kexec/run.release (the release's run script, which ours reads) \
+                            and, with --agent, kexec/nixos-images-agent. Unpacking it replaces the release's \
+                            kexec/run. Streams: only the end of the compressed data is rewritten.")]
+    KexecTarball(CustomizeKexecArgs),
+    /// Append the request's config overlay to a netboot initrd
+    #[command(long_about = "Append the request's config overlay (a gzip'ed newc cpio, as `render overlay` writes) \
+                            to a netboot initrd; the kernel unpacks concatenated archives in order.")]
+    Initrd(CustomizeInitrdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CustomizeKexecArgs {
+    /// The release's kexec tarball (nixos-kexec-installer-*.tar.gz)
+    #[arg(value_name = "IN")]
+    pub input: PathBuf,
+    /// The customized tarball
+    #[arg(long, short = 'o', value_name = "OUT")]
+    pub output: PathBuf,
+    /// Also add this nixos-images-agent binary, as kexec/nixos-images-agent
+    #[arg(long, value_name = "PATH")]
+    pub agent: Option<PathBuf>,
+    #[command(flatten)]
+    pub request: RequestArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CustomizeInitrdArgs {
+    /// The release's netboot initrd
+    #[arg(value_name = "IN")]
+    pub input: PathBuf,
+    /// The customized initrd
+    #[arg(long, short = 'o', value_name = "OUT")]
+    pub output: PathBuf,
     #[command(flatten)]
     pub request: RequestArgs,
 }

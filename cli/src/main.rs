@@ -17,6 +17,7 @@ fn main() {
     let result = match cli.cmd {
         Cmd::Render(args) => cmd::render::run(&args),
         Cmd::Bundle(args) => cmd::bundle::run(&args),
+        Cmd::Customize(args) => cmd::customize::run(&args),
         Cmd::Check(args) => cmd::check::run(&args),
         Cmd::Example(args) => cmd::example::run(&args),
         Cmd::Links(args) => cmd::links::run(&args),

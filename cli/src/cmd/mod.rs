@@ -3,6 +3,7 @@
 pub mod bundle;
 pub mod check;
 pub mod completions;
+pub mod customize;
 pub mod example;
 pub mod links;
 pub mod man;
