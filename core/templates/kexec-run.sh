@@ -76,6 +76,18 @@ mem_kib=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo 2>/dev/null || true)
 if [ -n "$mem_kib" ] && [ "$mem_kib" -lt {{ min_mem_kib }} ]; then
   die "this machine has $((mem_kib / 1024)) MiB of RAM; the installer runs from RAM and needs about 1 GiB (swap does not count)"
 fi
+# The release's agent checks more (RAM for this initrd, kexec disabled, lockdown, network it cannot restore). Its
+# summary goes to stderr; on failure its last line is the reason.
+agent="$SCRIPT_DIR/nixos-images-agent"
+if [ -f "$agent" ] && [ -x "$agent" ]; then
+  if preflight=$("$agent" preflight --initrd "$SCRIPT_DIR/initrd" 2>&1); then
+    [ -z "$preflight" ] || printf '%s\n' "$preflight" >&2
+  else
+    printf '%s\n' "$preflight" | sed '$d' >&2
+    preflight_reason=$(printf '%s\n' "$preflight" | sed -n '$p')
+    die "${preflight_reason:-$agent preflight failed}"
+  fi
+fi
 
 # --- Collect what the installer keeps ------------------------------------------------------------------------------
 # The temporary files live next to the tarball (TMPDIR is only used by nixos-anywhere to pick that place).
