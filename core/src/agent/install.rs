@@ -172,3 +172,67 @@ pub fn relative_components(path: &str) -> Result<Vec<&str>, String> {
     }
     Ok(parts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_versions() {
+        assert_eq!(check_layout_version(None), Ok(1));
+        assert_eq!(check_layout_version(Some("1\n")), Ok(1));
+        let e = check_layout_version(Some("2\n")).unwrap_err();
+        assert!(e.contains("layout version 2") && e.contains("refusing"), "{e}");
+        assert!(check_layout_version(Some("one")).is_err());
+        assert!(check_layout_version(Some("")).is_err());
+    }
+
+    #[test]
+    fn authorized_keys_merge_keeps_existing_lines_first_once() {
+        let existing = "# mine\nssh-ed25519 AAAA a\n\nssh-ed25519 AAAA a\nssh-rsa BBBB b";
+        let new = "ssh-ed25519 CCCC c\nssh-rsa BBBB b\n\nssh-ed25519 CCCC c  \n";
+        let merged = merge_authorized_keys(existing, new);
+        assert_eq!(merged, "# mine\nssh-ed25519 AAAA a\n\nssh-rsa BBBB b\nssh-ed25519 CCCC c\n");
+        // Idempotent.
+        assert_eq!(merge_authorized_keys(&merged, new), merged);
+        assert_eq!(merge_authorized_keys("", ""), "");
+    }
+
+    #[test]
+    fn host_keys_and_networkd_names() {
+        assert_eq!(host_key_mode("ssh_host_ed25519_key"), Some(0o600));
+        assert_eq!(host_key_mode("ssh_host_ed25519_key.pub"), Some(0o644));
+        assert_eq!(host_key_mode("ssh_host_rsa_key-cert.pub"), None);
+        assert_eq!(host_key_mode("ssh_host__key"), None);
+        assert_eq!(host_key_mode("authorized_keys"), None);
+        assert!(networkd_file_ok("00-00-nixos-images-000.network", false));
+        assert!(!networkd_file_ok("00-eth0.netdev", false));
+        assert!(networkd_file_ok("00-eth0.netdev", true));
+        assert!(networkd_file_ok("00-eth0.10@eth0.network", true));
+        for bad in [".network", ".hidden.network", "a b.network", "x\n.network", "x.conf", "../x.network"] {
+            assert!(!networkd_file_ok(bad, true), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn small_files() {
+        assert_eq!(hostname_contents("web1\n"), Ok("web1\n".into()));
+        assert!(hostname_contents("web 1\n").is_err());
+        assert!(hostname_contents("").is_err());
+        let id = "0123456789ABCDEF0123456789abcdef\n";
+        assert_eq!(machine_id_contents(id), Ok(id.to_ascii_lowercase()));
+        assert!(machine_id_contents("uninitialized\n").is_err());
+        let (d, w) = resolved_dropin("192.0.2.53\n2001:db8::53\nnot-an-ip\n192.0.2.53\n");
+        assert!(d.unwrap().ends_with("[Resolve]\nDNS=192.0.2.53 2001:db8::53\n"));
+        assert_eq!(w.len(), 1);
+        assert_eq!(resolved_dropin("\n").0, None);
+    }
+
+    #[test]
+    fn paths_that_leave_the_root_are_refused() {
+        assert_eq!(relative_components("etc/ssh/x"), Ok(vec!["etc", "ssh", "x"]));
+        for bad in ["", "/etc", "etc/../x", "./etc", "etc//x", "etc/", "a\0b"] {
+            assert!(relative_components(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -402,3 +402,104 @@ impl Report {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GIB: u64 = 1024 * 1024;
+
+    fn healthy() -> Facts {
+        Facts {
+            mem_total_kib: Some(4 * GIB),
+            initrd: Some(Ok(400 << 20)),
+            kernel_release: Some("6.8.0-31-generic\n".into()),
+            kexec_load_disabled: Some(false),
+            kexec_load_limit_reboot: Some(-1),
+            kexec_supported: Some(true),
+            lockdown: Some("[none] integrity confidentiality\n".into()),
+            efi: true,
+            secure_boot_var: Some(vec![6, 0, 0, 0, 0]),
+            container: None,
+            network: NetworkFacts::Sysfs(vec![]),
+        }
+    }
+
+    fn status(r: &Report, id: &str) -> Status {
+        r.checks.iter().find(|c| c.id == id).unwrap().status
+    }
+
+    #[test]
+    fn a_healthy_machine_goes_ahead() {
+        let r = evaluate(&healthy());
+        assert!(r.ok, "{}", r.summary());
+        assert_eq!(r.reason, None);
+        assert!(r.checks.iter().all(|c| c.status == Status::Ok), "{}", r.summary());
+        assert_eq!(r.facts.kexec_syscall_auto, Some(true));
+        assert_eq!(r.facts.secure_boot, Some(false));
+        assert!(r.summary().ends_with("kexec can go ahead (0 warnings)\n"));
+    }
+
+    #[test]
+    fn failures_give_one_line_reasons() {
+        let cases: Vec<(&str, Box<dyn Fn(&mut Facts)>)> = vec![
+            ("memory", Box::new(|f| f.mem_total_kib = Some(512 * 1024))),
+            ("memory", Box::new(|f| f.initrd = Some(Ok(3 << 30)))),
+            ("memory", Box::new(|f| f.initrd = Some(Err("initrd: No such file or directory".into())))),
+            ("kexec", Box::new(|f| f.kexec_load_disabled = Some(true))),
+            ("kexec", Box::new(|f| f.kexec_load_limit_reboot = Some(0))),
+            ("kexec", Box::new(|f| f.kexec_supported = Some(false))),
+            ("lockdown", Box::new(|f| f.lockdown = Some("none [integrity] confidentiality".into()))),
+            ("container", Box::new(|f| f.container = Some("lxc".into()))),
+        ];
+        for (id, change) in cases {
+            let mut f = healthy();
+            change(&mut f);
+            let r = evaluate(&f);
+            assert!(!r.ok, "{id}: {}", r.summary());
+            assert_eq!(status(&r, id), Status::Fail, "{}", r.summary());
+            let reason = r.reason.clone().unwrap();
+            assert!(!reason.contains('\n'), "{reason}");
+            assert!(r.summary().ends_with(&format!("kexec would fail: {reason}\n")));
+        }
+    }
+
+    #[test]
+    fn warnings_do_not_stop_the_kexec() {
+        let mut f = healthy();
+        f.mem_total_kib = Some(1000 * 1024);
+        f.initrd = Some(Ok(300 << 20));
+        f.secure_boot_var = Some(vec![6, 0, 0, 0, 1]);
+        f.kernel_release = Some("5.10.0-28-amd64".into());
+        let r = evaluate(&f);
+        assert!(r.ok, "{}", r.summary());
+        assert_eq!(status(&r, "memory"), Status::Warn);
+        assert_eq!(status(&r, "lockdown"), Status::Warn);
+        assert_eq!(r.facts.kexec_syscall_auto, Some(false));
+        // Nothing known: unknown, not a failure.
+        let r = evaluate(&Facts::default());
+        assert!(r.ok, "{}", r.summary());
+        assert_eq!(status(&r, "memory"), Status::Unknown);
+    }
+
+    #[test]
+    fn parsers() {
+        assert_eq!(kernel_version("6.1.0-18-amd64"), Some((6, 1)));
+        assert_eq!(kernel_version("5.4"), Some((5, 4)));
+        assert_eq!(kernel_version("6"), Some((6, 0)));
+        assert_eq!(kernel_version("x"), None);
+        assert_eq!(lockdown_mode("none integrity [confidentiality]\n").as_deref(), Some("confidentiality"));
+        assert_eq!(lockdown_mode("[bogus]"), None);
+        assert_eq!(lockdown_mode("]["), None);
+        assert_eq!(mem_total_kib("MemTotal:        4028228 kB\nMemFree: 1 kB\n"), Some(4028228));
+        assert_eq!(secure_boot(&[6, 0, 0, 0, 1]), Some(true));
+        assert_eq!(secure_boot(&[6, 0, 0]), None);
+        assert_eq!(container_from_environ(b"PATH=/bin\0container=lxc\0"), Some("lxc".into()));
+        assert_eq!(container_from_environ(b"PATH=/bin\0"), None);
+        let (req, rec) = memory_needed_kib(None);
+        assert_eq!(req, MIN_MEM_KIB);
+        assert!(rec >= req);
+        let (req, _) = memory_needed_kib(Some(u64::MAX));
+        assert!(req > MIN_MEM_KIB);
+    }
+}

@@ -411,3 +411,174 @@ pub fn check_unit_syntax(unit: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::{json, Map, Value};
+
+    use super::*;
+
+    /// The request's last possible unit: every restored unit must sort after it.
+    const LAST_REQUEST_UNIT: &str = "00-00-nixos-images-999.network";
+
+    fn check_invariants(r: &Restored) {
+        let mut names = BTreeSet::new();
+        for u in &r.units {
+            assert!(u.file_name.as_str() > LAST_REQUEST_UNIT, "{} sorts before the request's units", u.file_name);
+            assert!(is_unit_file_name(&u.file_name), "{}", u.file_name);
+            assert!(names.insert(u.file_name.clone()), "{} twice", u.file_name);
+            if let Err(e) = check_unit_syntax(&u.contents) {
+                panic!("{}: {e}\n{}", u.file_name, u.contents);
+            }
+        }
+        for w in r.warnings.iter().chain(&r.notes) {
+            assert!(!w.contains('\n'), "a message spans lines: {w:?}");
+        }
+    }
+
+    /// Strings an `ip --json` dump holds, plus hostile ones.
+    fn word() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "default",
+                "inet",
+                "inet6",
+                "link",
+                "host",
+                "global",
+                "onlink",
+                "kernel",
+                "dhcp",
+                "ra",
+                "static",
+                "boot",
+                "eth0",
+                "br0",
+                "lo",
+                "loopback",
+                "ether",
+                "none",
+                "vlan",
+                "bond",
+                "bridge",
+                "MASTER",
+                "LOOPBACK",
+                "52:54:00:12:34:56",
+                "52:54:00:12:34:57",
+                "00:00:00:00:00:00",
+                "192.0.2.10",
+                "fe80::1",
+                "2001:db8::/64",
+                "10.0.0.0/8",
+                "198.51.100.7",
+                "::/0",
+                "0.0.0.0/0",
+                "unicast",
+                "blackhole",
+                "main",
+                "eth0\n[Network]\nDNS=1.1.1.1",
+                "",
+            ])
+            .prop_map(str::to_string),
+            ".{0,12}",
+        ]
+    }
+
+    const KEYS: &[&str] = &[
+        "ifname",
+        "address",
+        "permaddr",
+        "link_type",
+        "master",
+        "link",
+        "linkinfo",
+        "info_kind",
+        "flags",
+        "addr_info",
+        "family",
+        "local",
+        "prefixlen",
+        "scope",
+        "dynamic",
+        "noprefixroute",
+        "valid_life_time",
+        "preferred_life_time",
+        "dst",
+        "gateway",
+        "dev",
+        "protocol",
+        "metric",
+        "prefsrc",
+        "via",
+        "host",
+        "type",
+        "table",
+        "nexthops",
+    ];
+
+    fn arbitrary_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<u64>().prop_map(|n| json!(n)),
+            (0u64..200).prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            word().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(5, 96, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec((prop::sample::select(KEYS).prop_map(str::to_string), inner), 0..8)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect::<Map<String, Value>>())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn never_panics_on_any_json(addrs in arbitrary_json(), v4 in arbitrary_json(), v6 in arbitrary_json()) {
+            check_invariants(&restore(&addrs, Some(&v4), Some(&v6)));
+            check_invariants(&restore(&addrs, None, None));
+        }
+
+        #[test]
+        fn never_panics_on_lists_of_links(
+            links in prop::collection::vec(arbitrary_json(), 0..6),
+            routes in prop::collection::vec(arbitrary_json(), 0..6),
+        ) {
+            let (addrs, routes) = (Value::Array(links), Value::Array(routes));
+            check_invariants(&restore(&addrs, Some(&routes), Some(&routes)));
+        }
+    }
+
+    #[test]
+    fn unit_names_are_deterministic_and_recognised() {
+        let mac = Mac([0x52, 0x54, 0, 0x12, 0x34, 0x56]);
+        assert_eq!(unit_file_name(mac), "01-nixos-images-restore-525400123456.network");
+        assert!(is_unit_file_name(&unit_file_name(mac)));
+        assert!(!is_unit_file_name("00-00-nixos-images-000.network"));
+        assert!(!is_unit_file_name("01-nixos-images-restore-52540012345.network"));
+        // After the machine's own networkd units (`00-<link>.network`) too.
+        assert!(unit_file_name(mac).as_str() > "00-zzzzzzzzzzzzzzz.network");
+    }
+
+    #[test]
+    fn the_syntax_check_rejects_what_networkd_would_ignore() {
+        let good = "[Match]\nMACAddress=52:54:00:12:34:56\n\n[Network]\nDHCP=yes\n";
+        assert_eq!(check_unit_syntax(good), Ok(()));
+        for bad in [
+            "[Match]\nMACAddress=52:54:00:12:34:56\n\n[Network]\nDHCP=maybe\n",
+            "[Match]\nName=eth0\n\n[Network]\nDHCP=yes\n",
+            "[Match]\nMACAddress=52:54:00:12:34:56\n\n[Network]\nDNS=1.1.1.1\n",
+            "[Match]\nMACAddress=52:54:00:12:34:56\n",
+            "[Match]\nMACAddress=52:54:00:12:34:56\n[Network]\nDHCP=yes\n[Route]\nGateway=fe80::1%eth0\n",
+            "[Match]\nMACAddress=52:54:00:12:34:56\n[Network]\nDHCP=yes\nnonsense\n",
+        ] {
+            assert!(check_unit_syntax(bad).is_err(), "accepted:\n{bad}");
+        }
+    }
+}
