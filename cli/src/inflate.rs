@@ -253,7 +253,7 @@ fn reverse(code: u32, len: u32) -> u32 {
 impl<R: Read> Decoder<R> {
     fn run<S: Sink>(&mut self, sink: &mut S) -> Result<u64> {
         if !self.more_input()? {
-            return Err(corrupt("empty file, not gzip"));
+            return Err(corrupt("empty file, not a gzip file"));
         }
         let mut first = true;
         loop {
