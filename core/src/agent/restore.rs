@@ -11,8 +11,9 @@
 //! - ports of a bond or bridge: skipped (their master holds the configuration);
 //! - bonds and bridges: the installer does not recreate them; their configuration goes to the NIC that carries
 //!   their MAC, with a warning naming it (or saying that no port does);
-//! - VLANs and other links stacked on another one (same MAC as their parent): skipped with a warning, since a
-//!   unit matching their MAC would configure the parent;
+//! - VLANs, macvlans and other links stacked on another one (`link` names a link that does not name them back, as
+//!   a veth peer would): skipped with a warning; the installer does not create them, and a VLAN's unit (same MAC as
+//!   its parent) would configure the parent;
 //! - duplicate MACs among the remaining links: all of them skipped, with a warning;
 //! - routes of a link that is not restored, multipath routes, routes of other tables or types: warnings.
 //!
@@ -142,7 +143,9 @@ fn verdict(l: &Link, links: &[Link], has_routes: bool) -> Verdict {
     };
     let parent = l.parent.as_deref().and_then(|p| iproute::find(links, p));
     let stacked_kind = matches!(kind, Some("vlan" | "macvlan" | "macvtap" | "ipvlan" | "ipvtap" | "vxlan"));
-    if stacked_kind || parent.is_some_and(|p| p.mac == Some(mac) && p.master.is_none()) {
+    // A veth names its peer, which names it back; a VLAN or macvlan names the link under it, which does not.
+    let names_back = |p: &Link| l.name.as_ref().is_some_and(|n| p.parent.as_deref() == Some(n.as_str()));
+    if stacked_kind || parent.is_some_and(|p| !names_back(p)) {
         let what = match kind {
             Some(k) => format!("a {k} link"),
             None => "a link stacked on another one (a VLAN?)".into(),
@@ -354,7 +357,8 @@ impl Restored {
     }
 }
 
-/// The sections and keys restore-network may write, per section (systemd.network(5); all exist in systemd 250+).
+/// The sections and keys restore-network may write, per section (systemd.network(5)). All exist in systemd 252
+/// except `[DHCPv4] RequestAddress=` (253 and later; older networkds ignore it with a warning, as the seed's units).
 pub const NETWORKD_KEYS: &[(&str, &[&str])] = &[
     ("Match", &["MACAddress"]),
     ("Network", &["DHCP", "IPv6AcceptRA", "Address"]),
