@@ -240,6 +240,62 @@ fn check_failures(shell: &Shell) {
     }
 }
 
+#[test]
+fn a_refusing_agent_stops_the_script_under_dash() {
+    check_agent(&DASH);
+}
+
+#[test]
+fn a_refusing_agent_stops_the_script_under_busybox_sh() {
+    check_agent(&BUSYBOX_SH);
+}
+
+/// The release's `nixos-images-agent` (a stub here) runs `preflight --initrd kexec/initrd` before anything is
+/// changed: when it refuses, the script stops with its last line and changes nothing; when it accepts, its
+/// summary is shown and the script goes on.
+fn check_agent(shell: &Shell) {
+    let req = load("static-hetzner.toml", Some(0));
+    for accept in [false, true] {
+        let what = format!("an agent that {} under {}", if accept { "accepts" } else { "refuses" }, shell.name());
+        let fx = Fixture::new(&req);
+        let args_log = fx.host.join("agent-args.log");
+        let (summary, last, code) = if accept {
+            ("warn    network: bond0 is a bond", "kexec can go ahead (1 warning)", 0)
+        } else {
+            ("ok      kernel: Linux 6.8", "kexec would fail: this machine has 512 MiB of RAM", 1)
+        };
+        let stub = format!(
+            "#!/bin/sh
+# Stand-in for nixos-images-agent: logs its arguments, prints a summary, exits {code}.
+             for arg in \"$@\"; do printf '%s\\n' \"$arg\"; done >'{}'
+             echo '{summary}' >&2
+echo '{last}' >&2
+exit {code}
+",
+            args_log.display()
+        );
+        write(&fx.kexec_dir.join("nixos-images-agent"), stub, 0o755);
+        let listing = fx.kexec_dir_listing();
+        let out = fx.run(shell, &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let args = fs::read_to_string(&args_log).unwrap_or_else(|_| panic!("{what}: the agent did not run: {out:?}"));
+        let initrd = format!("{}/initrd", fx.kexec_dir.display());
+        assert_eq!(args.lines().collect::<Vec<_>>(), ["preflight", "--initrd", initrd.as_str()], "{what}");
+        if accept {
+            assert!(out.status.success(), "{what}: {out:?}");
+            assert!(stderr.starts_with(&format!("{summary}\n{last}\n")), "{what}: stderr:\n{stderr}");
+            assert_eq!(fx.wait_for_kexec_calls(2, Duration::from_secs(10)).len(), 2, "{what}");
+        } else {
+            assert_eq!(out.status.code(), Some(1), "{what}: {out:?}");
+            assert!(out.stdout.is_empty(), "{what}: stdout: {}", String::from_utf8_lossy(&out.stdout));
+            assert_eq!(stderr, format!("{summary}\nkexec/run: error: {last}\n"), "{what}");
+            assert_eq!(fs::read(fx.kexec_dir.join("initrd")).unwrap(), fx.initrd, "{what}: initrd changed");
+            assert_eq!(fx.kexec_dir_listing(), listing, "{what}: files in kexec/ changed");
+            assert!(!fx.log.exists(), "{what}: kexec was called:\n{:?}", fx.kexec_calls());
+        }
+    }
+}
+
 /// What `ssh/authorized_keys` must hold: the keys collected from the machine (see [`Fixture::new`]), then the
 /// request's, each once.
 fn expected_keys(req: &ValidRequest) -> Vec<String> {
