@@ -442,15 +442,16 @@ mod tests {
 
     #[test]
     fn failures_give_one_line_reasons() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut Facts)>)> = vec![
-            ("memory", Box::new(|f| f.mem_total_kib = Some(512 * 1024))),
-            ("memory", Box::new(|f| f.initrd = Some(Ok(3 << 30)))),
-            ("memory", Box::new(|f| f.initrd = Some(Err("initrd: No such file or directory".into())))),
-            ("kexec", Box::new(|f| f.kexec_load_disabled = Some(true))),
-            ("kexec", Box::new(|f| f.kexec_load_limit_reboot = Some(0))),
-            ("kexec", Box::new(|f| f.kexec_supported = Some(false))),
-            ("lockdown", Box::new(|f| f.lockdown = Some("none [integrity] confidentiality".into()))),
-            ("container", Box::new(|f| f.container = Some("lxc".into()))),
+        type Change = fn(&mut Facts);
+        let cases: [(&str, Change); 8] = [
+            ("memory", |f| f.mem_total_kib = Some(512 * 1024)),
+            ("memory", |f| f.initrd = Some(Ok(3 << 30))),
+            ("memory", |f| f.initrd = Some(Err("initrd: No such file or directory".into()))),
+            ("kexec", |f| f.kexec_load_disabled = Some(true)),
+            ("kexec", |f| f.kexec_load_limit_reboot = Some(0)),
+            ("kexec", |f| f.kexec_supported = Some(false)),
+            ("lockdown", |f| f.lockdown = Some("none [integrity] confidentiality".into())),
+            ("container", |f| f.container = Some("lxc".into())),
         ];
         for (id, change) in cases {
             let mut f = healthy();
