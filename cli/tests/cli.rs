@@ -16,7 +16,19 @@ fn help_of(args: &[&str]) -> String {
 /// Every subcommand has help, and every help line fits a 100-column terminal.
 #[test]
 fn help_fits_the_terminal() {
-    for sub in [&[][..], &["render"], &["bundle"], &["check"], &["example"], &["links"], &["completions"], &["man"]] {
+    for sub in [
+        &[][..],
+        &["render"],
+        &["bundle"],
+        &["customize"],
+        &["customize", "kexec-tarball"],
+        &["customize", "initrd"],
+        &["check"],
+        &["example"],
+        &["links"],
+        &["completions"],
+        &["man"],
+    ] {
         let help = help_of(sub);
         for line in help.lines() {
             assert!(line.chars().count() <= 100, "{sub:?}: help line too long: {line}");
@@ -31,7 +43,15 @@ fn man_pages_for_every_subcommand() {
     let status =
         Command::new(env!("CARGO_BIN_EXE_nixos-images-gen")).arg("man").arg("-o").arg(dir.path()).status().unwrap();
     assert!(status.success());
-    for name in ["nixos-images-gen", "nixos-images-gen-render", "nixos-images-gen-bundle", "nixos-images-gen-links"] {
+    for name in [
+        "nixos-images-gen",
+        "nixos-images-gen-render",
+        "nixos-images-gen-bundle",
+        "nixos-images-gen-links",
+        "nixos-images-gen-customize",
+        "nixos-images-gen-customize-kexec-tarball",
+        "nixos-images-gen-customize-initrd",
+    ] {
         let page = std::fs::read_to_string(dir.path().join(format!("{name}.1"))).unwrap();
         assert!(page.contains(".TH"), "{name}.1 is a man page");
     }

@@ -4,15 +4,18 @@ use clap::CommandFactory;
 use crate::cli::{Cli, ManArgs};
 use crate::output;
 
-/// Writes `nixos-images-gen.1` and `nixos-images-gen-<sub>.1` for every subcommand.
+/// Writes `nixos-images-gen.1` and `nixos-images-gen-<sub>[-<subsub>].1` for every subcommand.
 pub fn run(args: &ManArgs) -> Result<()> {
     std::fs::create_dir_all(&args.output).with_context(|| format!("creating {}", args.output.display()))?;
-    let cmd = Cli::command();
-    write_page(&cmd, "nixos-images-gen", args)?;
+    write_pages(&Cli::command(), "nixos-images-gen", args)
+}
+
+fn write_pages(cmd: &clap::Command, name: &str, args: &ManArgs) -> Result<()> {
+    write_page(cmd, name, args)?;
     for sub in cmd.get_subcommands() {
-        let name = format!("nixos-images-gen-{}", sub.get_name());
+        let name = format!("{name}-{}", sub.get_name());
         let leaked: &'static str = Box::leak(name.clone().into_boxed_str());
-        write_page(&sub.clone().name(leaked), &name, args)?;
+        write_pages(&sub.clone().name(leaked), &name, args)?;
     }
     Ok(())
 }
