@@ -510,7 +510,7 @@ impl<R: Read> Decoder<R> {
             if self.pos >= self.raw.buf.len() && !self.fill()? {
                 return Err(truncated());
             }
-            let room = self.out.len() - SLACK - self.opos;
+            let room = (self.out.len() - SLACK).saturating_sub(self.opos);
             if room == 0 {
                 self.flush(sink)?;
                 continue;
@@ -798,6 +798,24 @@ mod tests {
         }
         let r = decode_all(&gzip(b"", 6)).unwrap();
         assert!(r.data.is_empty());
+    }
+
+    #[test]
+    fn header_fields_are_skipped() {
+        let data = mixed(4, 50_000);
+        let mut e = flate2::GzBuilder::new()
+            .filename("nixos-kexec-installer-x86_64-linux.tar")
+            .comment("a comment")
+            .extra(vec![1, 2, 3, 4, 5])
+            .mtime(1_700_000_000)
+            .write(Vec::new(), Compression::new(6));
+        e.write_all(&data).unwrap();
+        let gz = e.finish().unwrap();
+        let r = decode_all(&gz).unwrap();
+        assert_eq!(r.data, data);
+        // The first block starts right after the header: the name, the comment and the extra field.
+        let header_len = 10 + 2 + 5 + "nixos-kexec-installer-x86_64-linux.tar".len() + 1 + "a comment".len() + 1;
+        assert_eq!(r.blocks[0], ((header_len * 8) as u64, 0));
     }
 
     #[test]

@@ -154,8 +154,7 @@ impl<W: Write> Splicer<'_, W> {
     fn copy_input(&mut self, raw: &mut RawInput, bit: u64) -> Result<()> {
         let to = bit / 8;
         if to > self.written {
-            let bytes = raw.bytes(self.written..to).to_vec();
-            self.write(&bytes)?;
+            self.write(raw.bytes(self.written..to))?;
             self.written = to;
             raw.set_mark(to);
         }
