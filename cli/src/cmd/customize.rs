@@ -147,7 +147,9 @@ impl<W: Write> Splicer<'_, W> {
         }
         self.kept.crc.update(&b.data);
         self.kept.len += b.data.len() as u64;
-        self.spare.push(b.data);
+        if self.spare.len() < 4 {
+            self.spare.push(b.data);
+        }
     }
 
     /// Copies the input bytes up to (not including) the byte where bit `bit` is.
