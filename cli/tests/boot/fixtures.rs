@@ -1,0 +1,182 @@
+//! What the guests are made of: the host's tools, the Debian kernel and modules that `.ci/boot-fixtures` put under
+//! target/boot-fixtures/, and the static `nixos-images-agent` (built here, into its own target directory).
+//!
+//! A missing piece fails the test with what to run; [`enabled`] decides whether the boot tests run at all.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// Whether the boot tests run: always in CI (`CI=true`, where a missing tool fails them), and where
+/// `NIXOS_IMAGES_BOOT_TESTS=1` asks for them (`.ci/test` does). Elsewhere they are skipped, loudly: each boots
+/// qemu guests without KVM for minutes, which a plain `cargo test` should not do to a developer's machine.
+pub fn enabled(test: &str) -> bool {
+    let on = |var: &str, values: &[&str]| std::env::var(var).is_ok_and(|v| values.contains(&v.as_str()));
+    if on("CI", &["true", "1"]) || on("NIXOS_IMAGES_BOOT_TESTS", &["1", "true"]) {
+        return true;
+    }
+    say(&format!("boot: {test}: skipped (set NIXOS_IMAGES_BOOT_TESTS=1 to run the boot tests; CI always runs them)"));
+    false
+}
+
+/// Prints a line that the test harness does not capture (per-scenario times belong in the CI log).
+pub fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Where `.ci/boot-fixtures` put the kernel (`NIXOS_IMAGES_BOOT_FIXTURES` overrides it).
+pub fn fixtures_dir() -> PathBuf {
+    std::env::var_os("NIXOS_IMAGES_BOOT_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/boot-fixtures"))
+}
+
+pub struct Fixtures {
+    /// Debian's kernel (bzImage).
+    pub vmlinuz: PathBuf,
+    /// The virtio-net modules, dependencies first: (name, file).
+    #[allow(dead_code)] // for the kexec scenarios
+    pub modules: Vec<(String, PathBuf)>,
+    /// Debian's busybox-static (runs in the guests; its `nc` relays guestfwd connections on the host).
+    pub busybox: PathBuf,
+    /// Debian's kexec (dynamically linked: its libraries go into the guest too).
+    #[allow(dead_code)] // for the kexec scenarios
+    pub kexec: PathBuf,
+    /// iproute2's `ip` (the run script needs `ip --json`, which busybox's ip lacks).
+    #[allow(dead_code)] // for the kexec scenarios
+    pub ip: PathBuf,
+    /// Debian's iPXE as a Linux kernel image (boots with a script as its initrd).
+    pub ipxe_lkrn: PathBuf,
+    /// The statically linked agent.
+    pub agent: PathBuf,
+}
+
+const TOOLS: &[&str] = &["qemu-system-x86_64", "busybox", "ldd", "cargo"];
+/// Debian's iPXE ROM for virtio-net (qemu's default romfile) and OVMF.
+const FILES: &[&str] = &[super::qemu::VIRTIO_ROM, "/usr/share/ovmf/OVMF.fd", "/usr/lib/ipxe/ipxe.lkrn"];
+
+/// The fixtures, checked and built once per test process.
+pub fn get() -> &'static Fixtures {
+    static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
+    FIXTURES.get_or_init(load)
+}
+
+fn load() -> Fixtures {
+    let mut missing = vec![];
+    for tool in TOOLS {
+        if which(tool).is_none() {
+            missing.push(format!("`{tool}` (not on PATH)"));
+        }
+    }
+    for file in FILES {
+        if !Path::new(file).is_file() {
+            missing.push((*file).to_string());
+        }
+    }
+    let find = |names: &[&str]| names.iter().map(PathBuf::from).find(|p| p.is_file());
+    let kexec = find(&["/usr/sbin/kexec", "/sbin/kexec"]);
+    let ip = find(&["/usr/bin/ip", "/bin/ip", "/usr/sbin/ip", "/sbin/ip"]);
+    if kexec.is_none() {
+        missing.push("kexec (Debian's kexec-tools)".into());
+    }
+    if ip.is_none() {
+        missing.push("ip (Debian's iproute2)".into());
+    }
+    let dir = fixtures_dir();
+    let order = fs::read_to_string(dir.join("modules.order")).unwrap_or_default();
+    let modules: Vec<(String, PathBuf)> =
+        order.lines().filter(|l| !l.is_empty()).map(|m| (m.to_string(), dir.join(format!("modules/{m}.ko")))).collect();
+    let vmlinuz = dir.join("vmlinuz");
+    if !vmlinuz.is_file() || modules.is_empty() || modules.iter().any(|(_, p)| !p.is_file()) {
+        missing.push(format!("the kernel and modules under {}", dir.display()));
+    }
+    assert!(
+        missing.is_empty(),
+        "the boot tests need: {}.\nRun .ci/boot-fixtures (it installs the packages and downloads the kernel).",
+        missing.join(", ")
+    );
+    let kernel_version = fs::read_to_string(dir.join("kernel.version")).unwrap_or_default().trim().to_string();
+    say(&format!("boot: fixtures: kernel {kernel_version}, busybox, kexec and ip from this machine"));
+    let busybox = which("busybox").unwrap();
+    assert!(is_static(&busybox), "{} is not statically linked: install busybox-static", busybox.display());
+    Fixtures {
+        vmlinuz,
+        modules,
+        busybox,
+        kexec: kexec.unwrap(),
+        ip: ip.unwrap(),
+        ipxe_lkrn: PathBuf::from("/usr/lib/ipxe/ipxe.lkrn"),
+        agent: build_static_agent(),
+    }
+}
+
+/// Builds `nixos-images-agent` statically, as the releases carry it (see the agent's documentation), into its own
+/// target directory so the workspace's builds keep their flags.
+fn build_static_agent() -> PathBuf {
+    let target_dir = fixtures_dir().join("agent-target");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let start = std::time::Instant::now();
+    let out = Command::new(&cargo)
+        .current_dir(repo_root())
+        .args(["build", "--release", "--locked", "--target", "x86_64-unknown-linux-gnu"])
+        .args(["-p", "nixos-images-cli", "--bin", "nixos-images-agent"])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .output()
+        .unwrap_or_else(|e| panic!("running {cargo:?} build: {e}"));
+    assert!(
+        out.status.success(),
+        "building the static nixos-images-agent failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    say(&format!("boot: static nixos-images-agent built in {:.1} s", start.elapsed().as_secs_f64()));
+    let agent = target_dir.join("x86_64-unknown-linux-gnu/release/nixos-images-agent");
+    assert!(is_static(&agent), "{} is not statically linked", agent.display());
+    agent
+}
+
+/// An ELF file without a program interpreter (PT_INTERP) runs without any library.
+pub fn is_static(path: &Path) -> bool {
+    let Ok(elf) = fs::read(path) else { return false };
+    if elf.len() < 64 || &elf[..4] != b"\x7fELF" || elf[4] != 2 {
+        return false;
+    }
+    let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]) as usize;
+    let phoff = u64::from_le_bytes(elf[32..40].try_into().unwrap()) as usize;
+    let (phentsize, phnum) = (u16_at(54), u16_at(56));
+    (0..phnum).all(|i| {
+        let o = phoff + i * phentsize;
+        elf.get(o..o + 4).is_some_and(|t| u32::from_le_bytes(t.try_into().unwrap()) != 3)
+    })
+}
+
+pub fn which(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(tool)).find(|p| p.is_file())
+}
+
+/// The shared libraries a dynamically linked program loads, as `ldd` resolves them (the loader included).
+pub fn libraries(program: &Path) -> Vec<PathBuf> {
+    let out = Command::new("ldd").arg(program).output().expect("running ldd");
+    assert!(out.status.success(), "ldd {}: {}", program.display(), String::from_utf8_lossy(&out.stderr));
+    let mut libs = vec![];
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
+        let path = match line.split_once("=>") {
+            Some((_, rest)) => rest.split_whitespace().next(),
+            None => line.split_whitespace().next(),
+        };
+        if let Some(p) = path.filter(|p| p.starts_with('/')) {
+            libs.push(PathBuf::from(p));
+        }
+    }
+    libs
+}

@@ -1,0 +1,217 @@
+//! Runs one qemu guest to its end, with a hard timeout, and reads what it printed on its serial console.
+//!
+//! Guests have no way out: qemu's user network runs with `restrict=on`, and the only address they can reach is the
+//! `guestfwd` to the test's own loopback HTTP server. No KVM here: always `-accel tcg`.
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The slirp address that is forwarded to the test's HTTP server.
+pub struct Forward {
+    /// Address in the guest's network (port 80).
+    pub guest_addr: &'static str,
+    /// The loopback port of the test's server.
+    pub host_port: u16,
+}
+
+/// How the guest's one NIC is connected.
+pub struct Nic {
+    pub mac: &'static str,
+    /// The slirp network (`net=`), its host/gateway (`host=`) and DNS (`dns=`) addresses.
+    pub net: &'static str,
+    pub host: &'static str,
+    pub dns: &'static str,
+    /// The DHCP `bootfile` (the iPXE script URL), if any.
+    pub bootfile: Option<String>,
+    pub forward: Forward,
+    /// Whether the NIC carries its iPXE option ROM (qemu's default, from Debian's ipxe-qemu).
+    pub rom: bool,
+    /// Whether slirp offers IPv6 (router advertisements).
+    pub ipv6: bool,
+    /// Writes every frame to this pcap file (qemu's filter-dump).
+    pub pcap: Option<PathBuf>,
+}
+
+pub enum Firmware {
+    /// qemu's default SeaBIOS.
+    Bios,
+    /// OVMF (UEFI), without persistent variables.
+    Uefi,
+}
+
+pub enum Boot {
+    /// From the NIC (its option ROM's iPXE, DHCP, the bootfile).
+    Network,
+    /// `-kernel` (and `-initrd`, `-append`).
+    Kernel { kernel: PathBuf, initrd: Option<PathBuf>, append: Option<String> },
+}
+
+pub struct Vm {
+    pub name: String,
+    pub firmware: Firmware,
+    pub boot: Boot,
+    pub nic: Nic,
+    pub mem_mib: u32,
+    pub timeout: Duration,
+    /// Where the serial console and qemu's own output go.
+    pub dir: PathBuf,
+}
+
+/// Serial console texts after which the guest cannot succeed any more: the VM is stopped right away.
+pub const FATAL: &[&str] = &[
+    "No bootable device",
+    "Kernel panic - not syncing",
+    // Our iPXE script's error messages.
+    "nixos-images: ",
+];
+
+pub struct Run {
+    /// The serial console, lossily decoded, without carriage returns.
+    pub serial: String,
+    pub elapsed: Duration,
+    /// False when the timeout killed it.
+    pub exited: bool,
+    /// What qemu itself printed (stdout and stderr).
+    pub qemu_output: String,
+}
+
+impl Run {
+    /// Everything the guest printed, for assertion messages (the end of it, which says what went wrong).
+    pub fn tail(&self) -> String {
+        let lines: Vec<&str> = self.serial.lines().collect();
+        let start = lines.len().saturating_sub(120);
+        format!(
+            "--- serial console (last {} lines) ---\n{}\n--- qemu ---\n{}",
+            lines.len() - start,
+            lines[start..].join("\n"),
+            self.qemu_output
+        )
+    }
+}
+
+/// Debian's iPXE option ROM for virtio-net (package ipxe-qemu).
+pub const VIRTIO_ROM: &str = "/usr/lib/ipxe/qemu/efi-virtio.rom";
+
+/// The OVMF image (code and variables in one, copied so the guest cannot change the installed one).
+const OVMF: &str = "/usr/share/ovmf/OVMF.fd";
+
+impl Vm {
+    pub fn args(&self, serial: &Path) -> Vec<OsString> {
+        let mut a: Vec<OsString> = Vec::new();
+        let mut push = |s: &str| a.push(s.into());
+        for s in ["-accel", "tcg", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"] {
+            push(s);
+        }
+        push("-m");
+        push(&self.mem_mib.to_string());
+        push("-serial");
+        push(&format!("file:{}", serial.display()));
+        match self.firmware {
+            Firmware::Uefi => {
+                push("-drive");
+                push(&format!("if=pflash,format=raw,file={}", self.dir.join("OVMF.fd").display()));
+            }
+            Firmware::Bios => {
+                // SeaBIOS mirrors the BIOS console (and so iPXE's output) on the serial port.
+                push("-fw_cfg");
+                push(&format!("name=etc/sercon-port,file={}", self.dir.join("sercon-port").display()));
+            }
+        }
+        let n = &self.nic;
+        let mut netdev = format!(
+            "user,id=n0,restrict=on,ipv4=on,net={},host={},dns={},ipv6={},guestfwd=tcp:{}:80-cmd:busybox nc 127.0.0.1 {}",
+            n.net,
+            n.host,
+            n.dns,
+            if n.ipv6 { "on" } else { "off" },
+            n.forward.guest_addr,
+            n.forward.host_port
+        );
+        if let Some(b) = &n.bootfile {
+            netdev.push_str(&format!(",bootfile={b}"));
+        }
+        push("-netdev");
+        push(&netdev);
+        push("-device");
+        // qemu's default ROM is Debian's ipxe-qemu one (VIRTIO_ROM: legacy iPXE for SeaBIOS, an EFI driver for
+        // OVMF). Naming it in romfile= would skip qemu's patching of the ROM's PCI IDs, and SeaBIOS then ignores it.
+        push(&format!("virtio-net-pci,netdev=n0,mac={}{}", n.mac, if n.rom { "" } else { ",romfile=" }));
+        if let Some(pcap) = &n.pcap {
+            push("-object");
+            push(&format!("filter-dump,id=dump0,netdev=n0,file={}", pcap.display()));
+        }
+        match &self.boot {
+            Boot::Network => {
+                push("-boot");
+                push("n");
+            }
+            Boot::Kernel { kernel, initrd, append } => {
+                a.push("-kernel".into());
+                a.push(kernel.into());
+                if let Some(i) = initrd {
+                    a.push("-initrd".into());
+                    a.push(i.into());
+                }
+                if let Some(c) = append {
+                    a.push("-append".into());
+                    a.push(c.into());
+                }
+            }
+        }
+        a
+    }
+
+    /// Boots the guest and waits until it powers off (qemu exits) or the timeout, which kills it.
+    pub fn run(&self) -> Run {
+        fs::create_dir_all(&self.dir).unwrap();
+        let serial = self.dir.join(format!("{}.serial.log", self.name));
+        let qemu_log = self.dir.join(format!("{}.qemu.log", self.name));
+        let _ = fs::remove_file(&serial);
+        // The serial port SeaBIOS writes its console to (COM1, 0x3f8, as a 2-byte little-endian number).
+        fs::write(self.dir.join("sercon-port"), 0x3f8u16.to_le_bytes()).unwrap();
+        if let Firmware::Uefi = self.firmware {
+            fs::copy(OVMF, self.dir.join("OVMF.fd")).unwrap_or_else(|e| panic!("copying {OVMF}: {e}"));
+        }
+        let args = self.args(&serial);
+        fs::write(self.dir.join(format!("{}.qemu-args", self.name)), format!("{args:?}\n")).unwrap();
+        let out = fs::File::create(&qemu_log).unwrap();
+        let start = Instant::now();
+        let mut child = Command::new("qemu-system-x86_64")
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting qemu-system-x86_64: {e}"));
+        let mut last_look = Instant::now();
+        let exited = loop {
+            if child.try_wait().expect("waiting for qemu").is_some() {
+                break true;
+            }
+            let fatal = last_look.elapsed() > Duration::from_millis(500) && {
+                last_look = Instant::now();
+                let text = fs::read(&serial).unwrap_or_default();
+                let text = String::from_utf8_lossy(&text);
+                FATAL.iter().any(|f| text.contains(f))
+            };
+            if fatal {
+                // Give the guest a moment to print the rest of its message.
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            if fatal || start.elapsed() > self.timeout {
+                // SIGKILL to this qemu's own PID, then reap it.
+                let _ = child.kill();
+                let _ = child.wait();
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let elapsed = start.elapsed();
+        let serial = String::from_utf8_lossy(&fs::read(&serial).unwrap_or_default()).replace('\r', "");
+        let qemu_output = fs::read_to_string(&qemu_log).unwrap_or_default();
+        Run { serial, elapsed, exited, qemu_output }
+    }
+}
