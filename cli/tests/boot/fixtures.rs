@@ -41,15 +41,12 @@ pub struct Fixtures {
     /// Debian's kernel (bzImage).
     pub vmlinuz: PathBuf,
     /// The virtio-net modules, dependencies first: (name, file).
-    #[allow(dead_code)] // for the kexec scenarios
     pub modules: Vec<(String, PathBuf)>,
     /// Debian's busybox-static (runs in the guests; its `nc` relays guestfwd connections on the host).
     pub busybox: PathBuf,
     /// Debian's kexec (dynamically linked: its libraries go into the guest too).
-    #[allow(dead_code)] // for the kexec scenarios
     pub kexec: PathBuf,
     /// iproute2's `ip` (the run script needs `ip --json`, which busybox's ip lacks).
-    #[allow(dead_code)] // for the kexec scenarios
     pub ip: PathBuf,
     /// Debian's iPXE as a Linux kernel image (boots with a script as its initrd).
     pub ipxe_lkrn: PathBuf,

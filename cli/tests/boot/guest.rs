@@ -83,7 +83,6 @@ impl Initramfs {
         self
     }
 
-    #[allow(dead_code)] // for the kexec scenarios
     /// The virtio-net modules, at /lib/modules/NAME.ko, with /lib/modules/order.
     pub fn modules(&mut self, fx: &Fixtures) -> &mut Self {
         let mut order = String::new();
@@ -95,9 +94,14 @@ impl Initramfs {
         self.file("lib/modules/order", 0o644, order)
     }
 
-    /// A host program at `guest_path`, with the libraries it loads at the paths `ldd` names.
+    /// A host program at `guest_path`, with the libraries it loads.
     pub fn program(&mut self, host: &Path, guest_path: &str) -> &mut Self {
         self.file(guest_path, 0o755, read(host));
+        self.libraries(host)
+    }
+
+    /// The libraries a host program loads, at the paths `ldd` names (nothing for a static program).
+    pub fn libraries(&mut self, host: &Path) -> &mut Self {
         if !fixtures::is_static(host) {
             for lib in fixtures::libraries(host) {
                 self.file(lib.to_str().unwrap(), 0o755, read(&lib));
@@ -133,12 +137,6 @@ pub struct Stage {
 impl Stage {
     pub fn kv(&self, key: &str) -> &str {
         self.kv.get(key).map(String::as_str).unwrap_or_else(|| panic!("stage {}: no {key} reported", self.name))
-    }
-
-    #[allow(dead_code)] // for the kexec scenarios
-    pub fn text(&self, path: &str) -> String {
-        let (_, data) = self.files.get(path).unwrap_or_else(|| panic!("stage {}: no file {path}", self.name));
-        String::from_utf8_lossy(data).into_owned()
     }
 
     /// Files under `dir/`, by path relative to it.
@@ -203,16 +201,6 @@ impl Report {
             }
         }
         Report { stages }
-    }
-
-    #[allow(dead_code)] // for the kexec scenarios
-    pub fn stage(&self, name: &str) -> &Stage {
-        self.stages.iter().find(|s| s.name == name).unwrap_or_else(|| {
-            panic!(
-                "the guest never reported stage {name} (stages: {:?})",
-                self.stages.iter().map(|s| &s.name).collect::<Vec<_>>()
-            )
-        })
     }
 }
 

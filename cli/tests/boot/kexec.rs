@@ -1,0 +1,462 @@
+//! Kexec: a running Linux (stage 1) downloads a release-shaped kexec tarball like a person would, runs our
+//! `kexec/run` under busybox sh, and kexecs into the release's kernel and initrd (stage 2), whose init applies the
+//! overlay with the agent, as the installer does. Stage 2 must end with stage 1's host keys, machine-id, the union
+//! of its authorized keys and the request's, and networkd units that mean stage 1's static network.
+//!
+//! Stage 1 is shaped like a rented server without DHCP: an IPv4 /32 with an on-link gateway, an IPv6 address with
+//! a link-local gateway, and extra routes. qemu's DHCP server is there, but nothing in the guest asks it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::process::Command;
+use std::time::Duration;
+
+use nixos_images_core::render::{cmdline, kexec_command, networkd};
+use nixos_images_core::tarball;
+use nixos_images_core::{ArtifactFile, Request, ValidRequest};
+
+use super::fixtures::{self, Fixtures};
+use super::guest::{Initramfs, Report, Stage};
+use super::qemu::{Boot, Firmware, Forward, Nic, Vm};
+use super::units::{self, Net, Route};
+use super::{example, gen_args, validate, Scenario};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum KexecMode {
+    /// The release tarball (with its agent) and the request's install command (`render kexec-command`), pasted
+    /// into stage 1's shell: download, verify, unpack, put our run script in place, run it.
+    InstallCommand,
+    /// A release tarball without agent, customized on the host (`customize kexec-tarball --agent`) with keys and
+    /// a static address that stage 1 does not have; stage 1 downloads, unpacks and runs `kexec/run`.
+    Customized,
+    /// As [`KexecMode::InstallCommand`], with an initrd too big for stage 1's RAM: the agent's preflight refuses,
+    /// and the script stops before anything is loaded.
+    PreflightRefusal,
+}
+
+/// The NIC of stage 1 (and so of stage 2: the same VM).
+const MAC: &str = "52:54:00:12:34:56";
+/// The release's NixOS init, as its run script names it; stage 2's init is there.
+const INIT: &str = "/nix/store/0c8hmp4kc1w2ivdk2rm1fz0ac0sjm2ns-nixos-system-nixos-kexec-26.05pre-git/init";
+/// The release's own kernel parameters (its run script's `kernelParams`).
+const RELEASE_PARAMS: &str = "console=ttyS0,115200 panic=-1 loglevel=1";
+/// The slirp address forwarded to the test's HTTP server.
+const SERVER: &str = "10.0.2.100";
+
+/// Stage 1's static network on eth0.
+const ADDRESSES: &[&str] = &["10.0.2.10/32", "2001:db8:1234::10/64"];
+/// (destination, gateway, on-link).
+const ROUTES: &[(&str, &str, bool)] = &[
+    ("default", "10.0.2.2", true),
+    ("198.18.0.0/15", "10.0.2.2", true),
+    ("default", "fe80::1", false),
+    ("2001:db8:ff00::/40", "2001:db8:1234::fe", false),
+];
+
+// Key blobs (valid base64 of their types), with comments of this test.
+const ED25519: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJc8dPZMT4nOt7KCWcXuD/SnwMbZVnS0zy/73ZA8lGTg";
+const ECDSA: &str = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEfMNVa/3GkPhfPipYCogzvDF1IZIpfDjJ2siN2lYwcrGXSRf6Nq6UzX6LYXPebKCr00wpIUxYSiBbHRPKBziVQ=";
+const SK: &str = "sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIOSmOIUysZTcmkQbpnb+6k4znBGbxm9Q4cJAdFBrD4ZIAAAABHNzaDo=";
+
+const MACHINE_ID: &str = "5f1c4e0d8a9b4c3d2e1f0a9b8c7d6e5f\n";
+const SUDO_USER: &str = "deploy";
+
+/// Stage 1's files that stage 2 must keep or merge: (path, mode, contents).
+fn stage1_files() -> Vec<(&'static str, u32, String)> {
+    let host_key = |kind: &str| {
+        format!("-----BEGIN OPENSSH PRIVATE KEY-----\nstage 1's {kind} host key\n-----END OPENSSH PRIVATE KEY-----\n")
+    };
+    vec![
+        ("etc/ssh/ssh_host_ed25519_key", 0o600, host_key("ed25519")),
+        ("etc/ssh/ssh_host_ed25519_key.pub", 0o644, format!("{ED25519} root@stage1\n")),
+        ("etc/ssh/ssh_host_ecdsa_key", 0o600, host_key("ecdsa")),
+        ("etc/ssh/ssh_host_ecdsa_key.pub", 0o644, format!("{ECDSA} root@stage1\n")),
+        // root's keys: options kept; alice's is also the request's (it must appear once).
+        (
+            "root/.ssh/authorized_keys",
+            0o600,
+            format!("from=\"10.0.2.0/24\",no-pty {ECDSA} admin@stage1\n{ED25519} alice@laptop\n"),
+        ),
+        ("root/.ssh/authorized_keys2", 0o600, format!("{SK} fido@authorized_keys2\n")),
+        ("etc/ssh/authorized_keys.d/root", 0o644, format!("{ED25519} etc@authorized_keys.d\n")),
+        ("home/deploy/.ssh/authorized_keys", 0o600, format!("{ED25519} deploy@laptop\n")),
+        (
+            "etc/passwd",
+            0o644,
+            format!("root:x:0:0:root:/root:/bin/sh\n{SUDO_USER}:x:1000:1000::/home/deploy:/bin/sh\n"),
+        ),
+        ("etc/machine-id", 0o444, MACHINE_ID.to_string()),
+    ]
+}
+
+/// The keys stage 1 has, one line each.
+fn stage1_keys() -> Vec<String> {
+    let files = stage1_files();
+    let keys = ["root/.ssh/authorized_keys", "root/.ssh/authorized_keys2", "etc/ssh/authorized_keys.d/root"];
+    let sudo = "home/deploy/.ssh/authorized_keys";
+    files
+        .iter()
+        .filter(|(p, _, _)| keys.contains(p) || *p == sudo)
+        .flat_map(|(_, _, text)| text.lines().map(String::from).collect::<Vec<_>>())
+        .collect()
+}
+
+/// Stage 1's `/init`: the network of a rented server, then the person's steps (`/user-steps.sh`, as root after
+/// `sudo -i` from the deploy user), then `AFTER`.
+/// iproute2's `ip` is called by its path: Debian's busybox sh runs its own `ip` applet whatever PATH says.
+const STAGE1_INIT: &str = r#"say stage 1
+load_modules
+sysctl -qw net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
+ip=/usr/local/bin/ip
+$ip link set lo up
+$ip link set eth0 up || fail "no eth0"
+NETWORK
+kv ip-addr "$($ip -o addr show dev eth0 | tr '\n' ';')"
+kv ip-route "$($ip route; $ip -6 route | tr '\n' ';')"
+ROOT_TMPFS
+cd /root
+SUDO_USER=deploy out steps sh /user-steps.sh || ON_FAILURE
+AFTER
+"#;
+
+/// Stage 2's init (at the release's init path): what the kernel unpacked, then the installer's part: the agent
+/// applies the overlay into /sysroot and turns the network dumps into networkd units.
+const STAGE2_INIT: &str = r#"say stage 2
+kv cmdline "$(cat /proc/cmdline)"
+load_modules
+kv eth0-mac "$(cat /sys/class/net/eth0/address)"
+dumptree /ssh /machine-id /nixos-images /iproute2
+mkdir -p /sysroot
+out apply-overlay nixos-images-agent apply-overlay --root /sysroot || fail "apply-overlay failed"
+d=/sysroot/root/network
+out restore-network nixos-images-agent restore-network $d/addrs.json $d/routes-v4.json $d/routes-v6.json /sysroot/etc/systemd/network || fail "restore-network failed"
+dumptree /sysroot
+finish
+"#;
+
+/// Stage 2's /init: runs the init that `init=` names, or says that there is none.
+const STAGE2_HANDOVER: &str = r#"#!/bin/busybox sh
+/bin/busybox mkdir -p /proc
+/bin/busybox mount -t proc proc /proc
+cmdline=$(/bin/busybox cat /proc/cmdline)
+/bin/busybox umount /proc
+for word in $cmdline; do
+  case "$word" in init=*) exec "${word#init=}" ;; esac
+done
+echo "@@stage 2"
+echo "@@fail no init= on the kernel command line, or it is not in the initrd: $cmdline"
+/bin/busybox poweroff -f
+"#;
+
+pub fn run(name: &'static str, mode: KexecMode) {
+    let Some(mut sc) = Scenario::start(name) else { return };
+    let fx = fixtures::get();
+    let www = sc.dir.join("www");
+
+    // The request: the Hetzner example without its interfaces (the machine's own network is kept), with the
+    // release on the test's server and a short delay.
+    let mut req = example("static-hetzner.toml");
+    req.interfaces.clear();
+    req.release.base_url = Some(format!("http://{SERVER}/release"));
+    req.kexec.delay_seconds = 1;
+    let padding = if mode == KexecMode::PreflightRefusal { 440 << 20 } else { 0 };
+    let release = release_tarball(fx, mode != KexecMode::Customized, padding);
+    let tarball_name = kexec_command::tarball_name(&validate(&req));
+
+    let user_steps = match mode {
+        KexecMode::InstallCommand | KexecMode::PreflightRefusal => {
+            req.release.kexec_tarball_sha256 = Some(sha256(&release.tar_gz));
+            let valid = validate(&req);
+            let dir = www.join("release").join(&valid.release.tag);
+            fs::create_dir_all(&dir).unwrap();
+            fs::write(dir.join(&tarball_name), &release.tar_gz).unwrap();
+            let request_file = sc.dir.join("request.toml");
+            fs::write(&request_file, req.to_toml()).unwrap();
+            // The paste-able command, as the CLI renders it.
+            String::from_utf8(gen_args(&["render", "kexec-command", "-r"], &request_file)).unwrap()
+        }
+        KexecMode::Customized => {
+            req = customized_request(req);
+            let release_file = sc.dir.join(&tarball_name);
+            fs::write(&release_file, &release.tar_gz).unwrap();
+            let request_file = sc.dir.join("request.toml");
+            fs::write(&request_file, req.to_toml()).unwrap();
+            fs::create_dir_all(www.join("custom")).unwrap();
+            let custom = www.join("custom").join(&tarball_name);
+            let out = Command::new(env!("CARGO_BIN_EXE_nixos-images-gen"))
+                .args(["customize", "kexec-tarball"])
+                .arg(&release_file)
+                .arg("-o")
+                .arg(&custom)
+                .arg("--agent")
+                .arg(&fx.agent)
+                .arg("-r")
+                .arg(&request_file)
+                .output()
+                .expect("running nixos-images-gen customize kexec-tarball");
+            assert!(out.status.success(), "customize kexec-tarball: {}", String::from_utf8_lossy(&out.stderr));
+            // What nixos-anywhere --kexec URL does, by hand.
+            format!(
+                "set -eu\ncd /root\nwget -O {tarball_name} http://{SERVER}/custom/{tarball_name}\n\
+                 tar -xzf {tarball_name} -C /root\nrm -f {tarball_name}\n/root/kexec/run\n"
+            )
+        }
+    };
+    let valid = validate(&req);
+
+    // Stage 1.
+    let mut network = String::new();
+    for a in ADDRESSES {
+        let v6 = if a.contains(':') { "-6 " } else { "" };
+        let nodad = if a.contains(':') { " nodad" } else { "" };
+        network.push_str(&format!("$ip {v6}addr add {a} dev eth0{nodad} || fail 'ip addr add {a}'\n"));
+    }
+    for (dest, gw, on_link) in ROUTES {
+        let v6 = if gw.contains(':') { "-6 " } else { "" };
+        let onlink = if *on_link { " onlink" } else { "" };
+        network
+            .push_str(&format!("$ip {v6}route add {dest} via {gw} dev eth0{onlink} || fail 'ip route add {dest}'\n"));
+    }
+    let after = match mode {
+        // The kexec replaces this kernel within the delay; if it does not, say so.
+        KexecMode::InstallCommand | KexecMode::Customized => "sleep 90\nfail \"no kexec within 90 s\"\n".to_string(),
+        KexecMode::PreflightRefusal => format!(
+            "kv kexec-loaded \"$(cat /sys/kernel/kexec_loaded)\"\n\
+             kv initrd-size \"$(stat -c %s /root/kexec/initrd)\"\n\
+             kv kexec-dir \"$(ls -A /root/kexec | tr '\\n' ' ')\"\n\
+             sleep {}\nkv kexec-loaded-later \"$(cat /sys/kernel/kexec_loaded)\"\nfinish\n",
+            valid.kexec.delay_seconds + 3
+        ),
+    };
+    let init = STAGE1_INIT
+        .replace("NETWORK\n", &network)
+        .replace(
+            "ROOT_TMPFS\n",
+            // Room for a big initrd: the initramfs' own tmpfs takes at most half the RAM.
+            if mode == KexecMode::PreflightRefusal {
+                "mount -t tmpfs -o size=900m,mode=0700 tmpfs /root\n"
+            } else {
+                ""
+            },
+        )
+        .replace("AFTER\n", &after)
+        .replace(
+            "ON_FAILURE",
+            if mode == KexecMode::PreflightRefusal { "true" } else { "fail \"the person's steps failed\"" },
+        );
+    let mut stage1 = Initramfs::new(fx, "init", &init);
+    stage1.modules(fx).program(&fx.ip, "usr/local/bin/ip").libraries(&fx.kexec);
+    for (path, mode, contents) in stage1_files() {
+        stage1.file(path, mode, contents);
+    }
+    for dir in ["root/.ssh", "home/deploy/.ssh"] {
+        stage1.cpio.dir(dir, 0o700);
+    }
+    stage1.file("user-steps.sh", 0o755, user_steps);
+    let stage1_initrd = sc.dir.join("stage1-initrd.gz");
+    fs::write(&stage1_initrd, stage1.gzip()).unwrap();
+
+    let server = super::http::Server::start(&www);
+    let vm = Vm {
+        name: "kexec".into(),
+        firmware: Firmware::Bios,
+        boot: Boot::Kernel {
+            kernel: fx.vmlinuz.clone(),
+            initrd: Some(stage1_initrd),
+            append: Some("console=ttyS0,115200 panic=-1 loglevel=1".into()),
+        },
+        nic: Nic {
+            mac: MAC,
+            net: "10.0.2.0/24",
+            host: "10.0.2.2",
+            dns: "10.0.2.3",
+            bootfile: None,
+            forward: Forward { guest_addr: SERVER, host_port: server.port() },
+            rom: false,
+            ipv6: false,
+            pcap: None,
+        },
+        // MemTotal then reads about 980 MiB: above the run script's 900 MiB floor.
+        mem_mib: 1024,
+        timeout: Duration::from_secs(240),
+        dir: sc.dir.clone(),
+    };
+    let run = sc.run(&vm);
+    let fetched = server.fetched();
+    drop(server);
+    let report = Report::parse(&run.serial);
+    let what = format!("{name}\n{}", run.tail());
+    let s1 = report.stages.iter().find(|s| s.name == "1").unwrap_or_else(|| panic!("stage 1 never started: {what}"));
+    assert!(s1.fails.is_empty(), "{what}\nstage 1 failed: {:?}", s1.fails);
+    let downloaded = match mode {
+        KexecMode::Customized => format!("/custom/{tarball_name}"),
+        _ => format!("/release/{}/{tarball_name}", valid.release.tag),
+    };
+    assert_eq!(fetched, [downloaded], "{what}\nwhat stage 1 downloaded");
+    let steps = s1.output("steps");
+
+    if mode == KexecMode::PreflightRefusal {
+        check_refusal(&report, s1, &steps, release.initrd_len, &what);
+        return;
+    }
+    assert_eq!(s1.kv("steps-exit"), "0", "{what}\nthe steps failed:\n{steps}");
+    assert!(
+        steps.contains(&format!("machine will boot into nixos in {}s...", valid.kexec.delay_seconds)),
+        "{what}\nthe run script did not announce the kexec:\n{steps}"
+    );
+    let s2 = report.stages.iter().find(|s| s.name == "2").unwrap_or_else(|| panic!("no kexec into stage 2: {what}"));
+    assert!(s2.fails.is_empty() && s2.ended, "{what}\nstage 2 failed: {:?}", s2.fails);
+    check_stage2(s2, &valid, &what);
+}
+
+/// A release-shaped kexec tarball: `kexec/{bzImage,initrd,kexec,ip,run}` (and the agent, as releases that carry
+/// one). The releases' `ip` is a static iproute2 (the run script prefers it: a machine's own `ip` may lack
+/// `--json`); here it is Debian's, whose libraries stage 1 has.
+struct ReleaseTarball {
+    tar_gz: Vec<u8>,
+    initrd_len: usize,
+}
+
+fn release_tarball(fx: &Fixtures, with_agent: bool, padding: usize) -> ReleaseTarball {
+    let mut stage2 = Initramfs::new(fx, INIT, STAGE2_INIT);
+    // As NixOS's initrd does, /init hands over to the system's init named by init= (here inside the initrd).
+    stage2.file("init", 0o755, STAGE2_HANDOVER);
+    stage2.modules(fx).program(&fx.agent, "usr/local/bin/nixos-images-agent");
+    let mut initrd = stage2.gzip();
+    // The kernel skips zeros between initramfs archives: padding makes an initrd big without changing it.
+    initrd.resize(initrd.len() + padding, 0);
+    let initrd_len = initrd.len();
+    let release_run = format!(
+        "#!/usr/bin/env bash\n# A release-shaped kexec/run (fixture of the boot tests): nixos-images keeps it as \
+         run.release and reads these two lines.\nset -ex\ninit=\"{INIT}\"\nkernelParams=\"{RELEASE_PARAMS}\"\n\
+         SCRIPT_DIR=$( cd -- \"$( dirname -- \"${{BASH_SOURCE[0]}}\" )\" &> /dev/null && pwd )\n\
+         echo \"@@fail the release's own run script ran\"\nexit 1\n"
+    );
+    let mut files = vec![
+        file("bzImage", 0o644, super::guest::read(&fx.vmlinuz)),
+        file("initrd", 0o644, initrd),
+        file("kexec", 0o755, super::guest::read(&fx.kexec)),
+        file("ip", 0o755, super::guest::read(&fx.ip)),
+        file("run", 0o755, release_run.into_bytes()),
+    ];
+    if with_agent {
+        files.push(file("nixos-images-agent", 0o755, super::guest::read(&fx.agent)));
+    }
+    ReleaseTarball { tar_gz: tarball::tar_gz("kexec", &files), initrd_len }
+}
+
+fn file(path: &str, mode: u32, contents: Vec<u8>) -> ArtifactFile {
+    ArtifactFile { path: path.into(), mode, contents }
+}
+
+/// The request of the customized tarball: other keys, a host name, and an address stage 1 does not have.
+fn customized_request(mut req: Request) -> Request {
+    req.hostname = Some("web2".into());
+    req.ssh_authorized_keys = vec![format!("{ECDSA} carol@customize"), format!("{SK} dave@customize")];
+    let text = format!(
+        "[[interfaces]]\nmatch_mac = \"{MAC}\"\ndhcp = false\naddresses = [\"10.0.2.20/24\", \"2001:db8:5555::20/64\"]\n\
+         [[interfaces.routes]]\ndestination = \"default\"\ngateway = \"10.0.2.2\"\n\
+         [[interfaces.routes]]\ndestination = \"default\"\ngateway = \"fe80::1\"\n"
+    );
+    req.interfaces = Request::parse(&text, nixos_images_core::RequestFormat::Toml).unwrap().interfaces;
+    req
+}
+
+fn check_stage2(s2: &Stage, req: &ValidRequest, what: &str) {
+    // Booted by kexec with the release's init and parameters, then the request's.
+    let mut want = vec![format!("init={INIT}")];
+    want.extend(RELEASE_PARAMS.split_whitespace().map(String::from));
+    want.extend(cmdline::line(req).split_whitespace().map(String::from));
+    let got: Vec<String> = s2.kv("cmdline").split_whitespace().map(String::from).collect();
+    assert_eq!(got, want, "{what}\nstage 2's kernel command line");
+    assert_eq!(s2.kv("eth0-mac"), MAC, "{what}\nstage 2's NIC");
+    assert_eq!(s2.kv("apply-overlay-exit"), "0", "{what}\n{}", s2.output("apply-overlay"));
+    assert_eq!(s2.kv("restore-network-exit"), "0", "{what}\n{}", s2.output("restore-network"));
+
+    let root = s2.files_under("/sysroot");
+    let stage1: BTreeMap<&str, (u32, String)> = stage1_files().into_iter().map(|(p, m, c)| (p, (m, c))).collect();
+    // The same host keys (contents and modes) and machine-id.
+    let host_keys: BTreeMap<String, (u32, String)> = root
+        .iter()
+        .filter(|(p, _)| p.starts_with("etc/ssh/ssh_host_"))
+        .map(|(p, (m, c))| (p.clone(), (*m, String::from_utf8_lossy(c).into_owned())))
+        .collect();
+    let want_keys: BTreeMap<String, (u32, String)> = stage1
+        .iter()
+        .filter(|(p, _)| p.starts_with("etc/ssh/ssh_host_"))
+        .map(|(p, v)| (p.to_string(), v.clone()))
+        .collect();
+    assert_eq!(host_keys, want_keys, "{what}\nstage 2's host keys");
+    let machine_id = root.get("etc/machine-id").map(|(m, c)| (*m, String::from_utf8_lossy(c).into_owned()));
+    assert_eq!(machine_id, Some((0o444, MACHINE_ID.to_string())), "{what}\nstage 2's machine-id");
+
+    // The union of stage 1's keys and the request's, each once.
+    let (mode, keys) = root.get("root/.ssh/authorized_keys").unwrap_or_else(|| panic!("{what}\nno authorized_keys"));
+    assert_eq!(*mode, 0o600, "{what}\nmode of root's authorized_keys");
+    let lines: Vec<String> = String::from_utf8_lossy(keys).lines().map(String::from).collect();
+    let mut want: BTreeSet<String> = stage1_keys().into_iter().collect();
+    want.extend(req.ssh_authorized_keys.iter().map(|k| k.as_str().to_string()));
+    let got: BTreeSet<String> = lines.iter().cloned().collect();
+    assert_eq!(got, want, "{what}\nstage 2's authorized keys");
+    assert_eq!(lines.len(), got.len(), "{what}\na key is there twice: {lines:#?}");
+    let hostname = req.hostname.as_ref().map(|h| format!("{}\n", h.as_str()));
+    let got = root.get("etc/hostname").map(|(_, c)| String::from_utf8_lossy(c).into_owned());
+    assert_eq!(got, hostname, "{what}\nstage 2's host name");
+
+    // networkd: one restored unit that means stage 1's static network, and the request's own units as rendered.
+    let units: BTreeMap<String, String> = root
+        .iter()
+        .filter_map(|(p, (_, c))| {
+            let name = p.strip_prefix("etc/systemd/network/")?;
+            Some((name.to_string(), String::from_utf8_lossy(c).into_owned()))
+        })
+        .collect();
+    let restored: Vec<&String> =
+        units.iter().filter(|(n, _)| n.starts_with("01-nixos-images-restore-")).map(|(_, c)| c).collect();
+    assert_eq!(restored.len(), 1, "{what}\nrestored units: {units:#?}");
+    let net = units::parse(restored[0]);
+    assert_eq!(net.mac.as_deref(), Some(MAC), "{what}\nthe restored unit's match:\n{}", restored[0]);
+    let want_addrs: BTreeSet<Net> = ADDRESSES.iter().map(|a| Net::parse(a)).collect();
+    assert_eq!(net.addresses, want_addrs, "{what}\nthe restored unit's addresses:\n{}", restored[0]);
+    let want_routes: BTreeSet<Route> = ROUTES.iter().map(|(d, g, o)| Route::new(d, g, *o)).collect();
+    assert_eq!(net.routes, want_routes, "{what}\nthe restored unit's routes:\n{}", restored[0]);
+    for unit in networkd::render(req).files {
+        let got = units.get(&unit.path).unwrap_or_else(|| panic!("{what}\n{} is missing: {units:#?}", unit.path));
+        assert_eq!(got.as_bytes(), unit.contents, "{what}\n{}", unit.path);
+    }
+    let request_units = units.keys().filter(|n| n.starts_with("00-00-nixos-images-")).count();
+    assert_eq!(request_units, req.interfaces.len(), "{what}\nthe request's units: {units:#?}");
+}
+
+fn check_refusal(report: &Report, s1: &Stage, steps: &str, initrd_len: usize, what: &str) {
+    assert_ne!(s1.kv("steps-exit"), "0", "{what}\nthe run script went ahead:\n{steps}");
+    let initrd_mib = initrd_len.div_ceil(1 << 20);
+    let error = steps.lines().find(|l| l.starts_with("kexec/run: error: ")).unwrap_or_default();
+    assert!(
+        error.contains("this machine has ") && error.contains(&format!("for an initrd of {initrd_mib} MiB")),
+        "{what}\nthe run script should stop with the agent's reason (RAM for an initrd of {initrd_mib} MiB):\n{steps}"
+    );
+    assert!(!steps.contains("machine will boot into nixos"), "{what}\n{steps}");
+    assert_eq!(s1.kv("kexec-loaded"), "0", "{what}\na kernel was loaded");
+    assert_eq!(s1.kv("kexec-loaded-later"), "0", "{what}\na kernel was loaded later");
+    assert_eq!(s1.kv("initrd-size"), initrd_len.to_string(), "{what}\nthe initrd was changed");
+    let left: BTreeSet<&str> = s1.kv("kexec-dir").split_whitespace().collect();
+    let want: BTreeSet<&str> = ["bzImage", "initrd", "ip", "kexec", "nixos-images-agent", "run", "run.release"].into();
+    assert_eq!(left, want, "{what}\nfiles in kexec/ after the refusal");
+    assert!(s1.ended, "{what}\nstage 1 did not finish");
+    assert!(report.stages.iter().all(|s| s.name != "2"), "{what}\nit kexeced anyway");
+}
+
+fn sha256(data: &[u8]) -> String {
+    let mut child = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("running sha256sum");
+    let mut stdin = child.stdin.take().unwrap();
+    let data = data.to_vec();
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &data));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_string()
+}
