@@ -54,7 +54,7 @@ pub struct Fixtures {
     pub agent: PathBuf,
 }
 
-const TOOLS: &[&str] = &["qemu-system-x86_64", "busybox", "ldd", "cargo"];
+const TOOLS: &[&str] = &["qemu-system-x86_64", "busybox", "ldd", "cargo", "gzip", "tar", "sha256sum"];
 /// Debian's iPXE ROM for virtio-net (qemu's default romfile) and OVMF.
 const FILES: &[&str] = &[super::qemu::VIRTIO_ROM, "/usr/share/ovmf/OVMF.fd", "/usr/lib/ipxe/ipxe.lkrn"];
 

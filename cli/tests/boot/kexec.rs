@@ -8,12 +8,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 use std::time::Duration;
 
 use nixos_images_core::render::{cmdline, kexec_command, networkd};
-use nixos_images_core::tarball;
-use nixos_images_core::{ArtifactFile, Request, ValidRequest};
+use nixos_images_core::{Request, ValidRequest};
 
 use super::fixtures::{self, Fixtures};
 use super::guest::{Initramfs, Report, Stage};
@@ -333,20 +333,34 @@ fn release_tarball(fx: &Fixtures, with_agent: bool, padding: usize) -> ReleaseTa
          echo \"@@fail the release's own run script ran\"\nexit 1\n"
     );
     let mut files = vec![
-        file("bzImage", 0o644, super::guest::read(&fx.vmlinuz)),
-        file("initrd", 0o644, initrd),
-        file("kexec", 0o755, super::guest::read(&fx.kexec)),
-        file("ip", 0o755, super::guest::read(&fx.ip)),
-        file("run", 0o755, release_run.into_bytes()),
+        ("bzImage", 0o644, super::guest::read(&fx.vmlinuz)),
+        ("initrd", 0o644, initrd),
+        ("kexec", 0o755, super::guest::read(&fx.kexec)),
+        ("ip", 0o755, super::guest::read(&fx.ip)),
+        ("run", 0o755, release_run.into_bytes()),
     ];
     if with_agent {
-        files.push(file("nixos-images-agent", 0o755, super::guest::read(&fx.agent)));
+        files.push(("nixos-images-agent", 0o755, super::guest::read(&fx.agent)));
     }
-    ReleaseTarball { tar_gz: tarball::tar_gz("kexec", &files), initrd_len }
-}
-
-fn file(path: &str, mode: u32, contents: Vec<u8>) -> ArtifactFile {
-    ArtifactFile { path: path.into(), mode, contents }
+    // Packed by GNU tar and gzip, as release tarballs are.
+    let dir = tempfile::tempdir_in(fixtures::fixtures_dir()).unwrap();
+    fs::create_dir(dir.path().join("kexec")).unwrap();
+    for (name, mode, contents) in files {
+        let path = dir.path().join("kexec").join(name);
+        fs::write(&path, contents).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let tar_gz = dir.path().join("release.tar.gz");
+    let out = Command::new("tar")
+        .arg("-C")
+        .arg(dir.path())
+        .args(["--owner=0", "--group=0", "--numeric-owner", "--sort=name", "-czf"])
+        .arg(&tar_gz)
+        .arg("kexec")
+        .output()
+        .expect("running tar");
+    assert!(out.status.success(), "tar: {}", String::from_utf8_lossy(&out.stderr));
+    ReleaseTarball { tar_gz: fs::read(&tar_gz).unwrap(), initrd_len }
 }
 
 /// The request of the customized tarball: other keys, a host name, and an address stage 1 does not have.
