@@ -113,20 +113,17 @@ fn load() -> Fixtures {
     }
 }
 
-/// Builds `nixos-images-agent` statically, as the releases carry it (see the agent's documentation), into its own
-/// target directory so the workspace's builds keep their flags.
+/// Builds `nixos-images-agent` statically with the command README.md documents (the same build as
+/// `agent_static.rs`, so whichever runs second finds it up to date).
 fn build_static_agent() -> PathBuf {
-    let target_dir = fixtures_dir().join("agent-target");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let start = std::time::Instant::now();
     let out = Command::new(&cargo)
         .current_dir(repo_root())
-        .args(["build", "--release", "--locked", "--target", "x86_64-unknown-linux-gnu"])
-        .args(["-p", "nixos-images-cli", "--bin", "nixos-images-agent"])
-        .env("CARGO_TARGET_DIR", &target_dir)
+        .args(["build", "--release", "--locked", "-p", "nixos-images-cli", "--bin", "nixos-images-agent"])
+        .args(["--target", "x86_64-unknown-linux-gnu"])
         .env("RUSTFLAGS", "-C target-feature=+crt-static")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_RUSTFLAGS")
         .output()
         .unwrap_or_else(|e| panic!("running {cargo:?} build: {e}"));
     assert!(
@@ -135,6 +132,8 @@ fn build_static_agent() -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     say(&format!("boot: static nixos-images-agent built in {:.1} s", start.elapsed().as_secs_f64()));
+    let target_dir =
+        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"));
     let agent = target_dir.join("x86_64-unknown-linux-gnu/release/nixos-images-agent");
     assert!(is_static(&agent), "{} is not statically linked", agent.display());
     agent
