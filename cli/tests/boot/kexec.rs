@@ -112,7 +112,7 @@ $ip link set lo up
 $ip link set eth0 up || fail "no eth0"
 NETWORK
 kv ip-addr "$($ip -o addr show dev eth0 | tr '\n' ';')"
-kv ip-route "$($ip route; $ip -6 route | tr '\n' ';')"
+kv ip-route "$({ $ip route; $ip -6 route; } | tr '\n' ';')"
 ROOT_TMPFS
 cd /root
 SUDO_USER=deploy out steps sh /user-steps.sh || ON_FAILURE
