@@ -139,12 +139,15 @@ for host_key in /etc/ssh/ssh_host_*; do
   cp -p "$host_key" ssh/
 done
 
+# The first ip that speaks --json: the release's static one, then iproute2's by absolute path (busybox sh runs its
+# own ip applet, which has no --json, for a bare `ip` whatever PATH says), then whatever `ip` is.
 ip_cmd=''
-if [ -x "$SCRIPT_DIR/ip" ]; then
-  ip_cmd=$SCRIPT_DIR/ip
-elif command -v ip >/dev/null 2>&1; then
-  ip_cmd=ip
-fi
+for candidate in "$SCRIPT_DIR/ip" /usr/sbin/ip /sbin/ip /usr/bin/ip /bin/ip ip; do
+  if "$candidate" --json addr >/dev/null 2>&1; then
+    ip_cmd=$candidate
+    break
+  fi
+done
 # Installers read the dumps at the top level (older releases) or under iproute2/ (newer ones): write both.
 if [ -n "$ip_cmd" ] &&
   "$ip_cmd" --json addr >addrs.json &&
