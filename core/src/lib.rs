@@ -10,6 +10,7 @@ pub mod artifact;
 pub mod cpio;
 pub mod escape;
 pub mod gzip;
+pub mod manifest;
 pub mod kexec_tarball;
 pub mod model;
 pub mod nix_expr;
