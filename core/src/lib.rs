@@ -14,6 +14,7 @@ pub mod manifest;
 pub mod kexec_tarball;
 pub mod model;
 pub mod nix_expr;
+pub mod release;
 pub mod render;
 pub mod request;
 pub mod ssh_key;

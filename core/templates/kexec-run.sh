@@ -62,13 +62,18 @@ done
 for file in kexec bzImage initrd; do
   [ -e "$SCRIPT_DIR/$file" ] || die "$SCRIPT_DIR/$file is missing; unpack the whole release tarball"
 done
-# The NixOS init path is only known to the release that built the initrd; its own run script holds it.
+{% match release %}{% when Some with (r) %}# The NixOS init path and kernel parameters of the image this script was built with (a customized run script
+# reads these two lines when this one is kept as kexec/{{ release_run }}).
+init="{{ r.init() }}"
+kernelParams="{{ r.kernel_params_line() }}"
+release_params=$kernelParams
+{% when None %}# The NixOS init path is only known to the release that built the initrd; its own run script holds it.
 release_run="$SCRIPT_DIR/{{ release_run }}"
 [ -r "$release_run" ] || die "$release_run is missing: keep the release's kexec/run under that name"
 init=$(sed -n 's|^init="\(/nix/store/[^"]*\)"$|\1|p' "$release_run" | head -n 1)
 release_params=$(sed -n 's|^kernelParams="\([^"]*\)"$|\1|p' "$release_run" | head -n 1)
 [ -n "$init" ] || die "no init=\"/nix/store/...\" line in $release_run; is it a nixos-images release's kexec/run?"
-request_params={{ request_params }}
+{% endmatch %}request_params={{ request_params }}
 cmdline="init=$init${release_params:+ $release_params}${request_params:+ $request_params}"
 cmdline_bytes=$(printf '%s' "$cmdline" | wc -c)
 [ "$cmdline_bytes" -lt {{ cmdline_limit }} ] || die "the kernel command line has $cmdline_bytes bytes; the kernel keeps only {{ cmdline_limit - 1 }}"

@@ -6,6 +6,7 @@
 use askama::Template;
 
 use crate::escape::{ShellWord, SHELLCHECK_LITERAL_TEXT};
+use crate::release::ReleaseBoot;
 use crate::render::overlay::{self, AUTHORIZED_KEYS};
 use crate::validate::KERNEL_CMDLINE_LIMIT;
 use crate::{Artifact, ValidRequest};
@@ -19,11 +20,12 @@ pub const MIN_MEM_KIB: u64 = 900 * 1024;
 
 #[derive(Template)]
 #[template(path = "kexec-run.sh", escape = "none")]
-struct RunScript {
+struct RunScript<'a> {
     generated_by: String,
     summary: String,
     delay: u32,
     release_run: &'static str,
+    release: Option<&'a ReleaseBoot>,
     request_params: String,
     cmdline_limit: usize,
     min_mem_kib: u64,
@@ -37,8 +39,15 @@ pub fn render(req: &ValidRequest) -> Artifact {
     Artifact::single("kexec/run", 0o755, script(req))
 }
 
-/// The script's text.
+/// The script's text, reading the release's init path from `kexec/run.release`.
 pub fn script(req: &ValidRequest) -> String {
+    script_with_release(req, None)
+}
+
+/// The script's text. With `release` (the image's own run script, rendered when the image is built) the init
+/// path and kernel parameters are built in as the lines `init="/nix/store/..."` and `kernelParams="..."`, the
+/// ones a customized script reads from `kexec/run.release`, and no `run.release` is needed.
+pub fn script_with_release(req: &ValidRequest, release: Option<&ReleaseBoot>) -> String {
     let request_keys = if req.ssh_authorized_keys.is_empty() {
         ": none".to_string()
     } else {
@@ -71,6 +80,7 @@ pub fn script(req: &ValidRequest) -> String {
         summary: summary(req),
         delay: req.kexec.delay_seconds,
         release_run: RELEASE_RUN_NAME,
+        release,
         request_params: ShellWord(&super::cmdline::line(req)).to_string(),
         cmdline_limit: KERNEL_CMDLINE_LIMIT,
         min_mem_kib: MIN_MEM_KIB,
