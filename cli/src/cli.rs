@@ -63,6 +63,8 @@ pub struct RenderArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub request: RequestArgs,
+    #[command(flatten)]
+    pub release_boot: crate::cmd::render::ReleaseBootArgs,
 }
 
 #[derive(Debug, Args)]

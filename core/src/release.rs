@@ -7,6 +7,19 @@
 
 use crate::model::Arch;
 
+/// The kernel's file name in a Nix build output (NixOS's `system.boot.loader.kernelFile`).
+pub fn kernel_file(arch: Arch) -> &'static str {
+    match arch {
+        Arch::X86_64Linux => "bzImage",
+        Arch::Aarch64Linux => "Image",
+    }
+}
+
+/// The initrd's file name in a Nix build output (kexec tarball and netboot).
+pub const INITRD_FILE: &str = "initrd";
+/// The netboot script's file name in a Nix build output.
+pub const NETBOOT_IPXE_FILE: &str = "netboot.ipxe";
+
 /// How the release's kernel boots: `init=<init> <kernel_params...>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReleaseBoot {
