@@ -1,0 +1,264 @@
+//! The flake and the NixOS modules (`nix/`), checked without nixpkgs (the images cannot be built here):
+//!
+//! - every `.nix` file of the repository parses (`nix-instantiate --parse`);
+//! - `nix/lib/options-set.nix` is core's `OPTIONS_SET` (one list: the override renders it, the modules' contract
+//!   assertion reads it);
+//! - no module forces (`mkForce`, priority < 100) an option the rendered override sets, so a request's value always
+//!   wins; the installer's host name is only a `mkDefault`. The module files are evaluated for real by
+//!   `nix-instantiate` with a stub `lib`/`pkgs`/`config` (`fixtures/nix/stub-lib.nix`);
+//! - the build steps of `kexec-installer.nix` and `netboot-installer.nix` that render `kexec/run` and
+//!   `netboot.ipxe`, taken from the evaluated modules, run under `sh` with this build's `nixos-images-gen`, and
+//!   write exactly what core renders for the image's init path and kernel parameters.
+//!
+//! Not proven here: that the options are declared in nixpkgs (`override-contract.nix` asserts it whenever an image
+//! is evaluated with nixpkgs) and that the images build and boot (the flake's checks, in CI with a Nix store).
+//! A missing `nix-instantiate` fails these tests; every call has empty substituters and a `dummy://` store.
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use nixos_images_core::release::{self, ReleaseBoot};
+use nixos_images_core::render::kexec_run;
+use nixos_images_core::render::nix::OPTIONS_SET;
+use nixos_images_core::{Arch, Request, RequestFormat};
+use serde_json::Value;
+
+const NIX_CONFIG: &str = "substituters =\nbuild-users-group =\nflake-registry =\n";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+struct Nix {
+    dir: tempfile::TempDir,
+}
+
+impl Nix {
+    fn new() -> Nix {
+        let nix = Nix { dir: tempfile::tempdir().unwrap() };
+        nix.run(&["--version"]).unwrap();
+        nix
+    }
+
+    fn run(&self, args: &[&str]) -> Result<String, String> {
+        let d = self.dir.path();
+        let mut cmd = Command::new("nix-instantiate");
+        if args != ["--version"] {
+            cmd.args(["--store", "dummy://"]);
+        }
+        let out = cmd
+            .args(args)
+            .env("NIX_CONFIG", NIX_CONFIG)
+            .env("NIX_STATE_DIR", d.join("state"))
+            .env("NIX_LOG_DIR", d.join("state/log"))
+            .env("HOME", d.join("home"))
+            .env("XDG_CACHE_HOME", d.join("cache"))
+            .env("XDG_CONFIG_HOME", d.join("config"))
+            .env_remove("NIX_PATH")
+            .env_remove("NIX_REMOTE")
+            .output()
+            .unwrap_or_else(|e| {
+                if e.kind() == ErrorKind::NotFound {
+                    panic!(
+                        "nix-instantiate was not found on PATH: these tests parse and evaluate the Nix modules with \
+                         the real evaluator and cannot run without it (Debian: apt-get install nix-bin)"
+                    )
+                }
+                panic!("could not run nix-instantiate: {e}")
+            });
+        if out.status.success() {
+            Ok(String::from_utf8(out.stdout).unwrap())
+        } else {
+            Err(format!("nix-instantiate {} failed:\n{}", args.join(" "), String::from_utf8_lossy(&out.stderr)))
+        }
+    }
+
+    fn eval_json(&self, expr: &str) -> Value {
+        let out = self.run(&["--eval", "--strict", "--json", "--expr", expr]).unwrap_or_else(|e| panic!("{e}"));
+        serde_json::from_str(&out).unwrap()
+    }
+}
+
+/// Every .nix file under the repository (target/ and hidden directories aside).
+fn nix_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with('.') || name == "target" || name == "node_modules" {
+            continue;
+        }
+        if path.is_dir() {
+            nix_files(&path, out);
+        } else if name.ends_with(".nix") {
+            out.push(path);
+        }
+    }
+}
+
+fn nix_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap().replace("${", "\\${")
+}
+
+#[test]
+fn every_nix_file_parses() {
+    let nix = Nix::new();
+    let mut files = Vec::new();
+    nix_files(&repo(), &mut files);
+    files.sort();
+    for must in ["flake.nix", "nix/flake-outputs.nix", "nix/modules/kexec-installer.nix", "nix/tests/kexec.nix"] {
+        assert!(files.contains(&repo().join(must)), "{must} not found");
+    }
+    let mut failures = Vec::new();
+    for f in &files {
+        if let Err(e) = nix.run(&["--parse", f.to_str().unwrap()]) {
+            failures.push(e);
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} files do not parse:\n{}", failures.len(), files.len(), failures.join("\n"));
+}
+
+#[test]
+fn the_modules_list_of_override_options_is_cores() {
+    let nix = Nix::new();
+    let list = nix.eval_json(&format!("import {}", repo().join("nix/lib/options-set.nix").display()));
+    let expected: Vec<Value> = OPTIONS_SET.iter().map(|s| Value::from(*s)).collect();
+    assert_eq!(list, Value::Array(expected));
+}
+
+/// Evaluates `expr` with `stub` (the stub arguments) and `modules` (each module file applied to them, its
+/// `config` part when it has one) in scope.
+fn eval_modules(nix: &Nix, cli: &str, expr: &str) -> Value {
+    let stub = repo().join("cli/tests/fixtures/nix/stub-lib.nix");
+    let dir = repo().join("nix/modules");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".nix"))
+        .collect();
+    names.sort();
+    let modules: String = names
+        .iter()
+        .map(|n| {
+            format!(
+                "{} = let m = import {}/{n} stub.args; in if m ? config then m.config else m;\n",
+                nix_str(n),
+                dir.display()
+            )
+        })
+        .collect();
+    nix.eval_json(&format!(
+        "let stub = import {} {{ cli = {}; }}; modules = {{ {modules} }}; in {expr}",
+        stub.display(),
+        nix_str(cli)
+    ))
+}
+
+#[test]
+fn no_module_forces_an_option_the_override_sets() {
+    let nix = Nix::new();
+    let paths: Vec<String> = OPTIONS_SET.iter().map(|p| nix_str(p)).collect();
+    // For each module and option path: null when the module does not set it, else the priority it sets it with
+    // (100 for a plain definition).
+    let expr = format!(
+        "let get = path: set: builtins.foldl' (s: k: if s != null && builtins.isAttrs s && s ? ${{k}} then s.${{k}} \
+         else null) set path; split = p: builtins.filter builtins.isString (builtins.split \"[.]\" p); \
+         prio = v: if v == null then null else if builtins.isAttrs v && (v._type or null) == \"override\" then \
+         v.priority else 100; in builtins.mapAttrs (n: m: builtins.listToAttrs (map (p: {{ name = p; value = prio \
+         (get (split p) m); }}) [ {} ])) modules",
+        paths.join(" ")
+    );
+    let result = eval_modules(&nix, "/stub/bin/nixos-images-gen", &expr);
+    let modules = result.as_object().unwrap();
+    for must in ["kexec-installer.nix", "netboot-installer.nix", "installer.nix", "overlay.nix", "networkd.nix"] {
+        assert!(modules.contains_key(must), "{must} evaluated");
+    }
+    let mut set_somewhere = Vec::new();
+    for (module, options) in modules {
+        for (path, prio) in options.as_object().unwrap() {
+            if let Some(p) = prio.as_u64() {
+                assert!(p >= 100, "{module} forces {path} (priority {p}): a request's override would lose");
+                set_somewhere.push(format!("{module}: {path} ({p})"));
+            }
+        }
+    }
+    assert_eq!(result["installer.nix"]["networking.hostName"], Value::from(1000), "the host name is a mkDefault");
+    // The modules do give defaults to some of these options (a plain definition merges with the override's list).
+    assert!(set_somewhere.iter().any(|s| s.starts_with("serial.nix: boot.kernelParams")), "{set_somewhere:?}");
+}
+
+const INIT: &str = "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-nixos-system-nixos-installer-25.11/init";
+const PARAMS: &[&str] = &["zswap.enabled=1", "console=ttyS0,115200n8", "console=tty0"];
+
+/// Runs a module's build script (from the evaluated module) under sh, `$out` set to a fresh path.
+fn run_build_script(script: &str, out: &Path) {
+    let status = Command::new("sh").args(["-euc", script]).env("out", out).status().unwrap();
+    assert!(status.success(), "the module's build script failed:\n{script}");
+}
+
+#[test]
+fn the_kexec_module_renders_kexec_run_with_the_real_cli() {
+    let nix = Nix::new();
+    let cli = env!("CARGO_BIN_EXE_nixos-images-gen");
+    let script = eval_modules(&nix, cli, "modules.\"kexec-installer.nix\".system.build.kexecRun.script");
+    let script = script.as_str().unwrap();
+    assert!(script.contains("'--release-init' '/nix/store/"), "{script}");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    run_build_script(script, &out);
+
+    let req = Request::parse(
+        "image = \"kexec\"\narch = \"x86_64-linux\"\nchannel = \"nixos-unstable\"\n",
+        RequestFormat::Toml,
+    )
+    .unwrap()
+    .validate()
+    .unwrap();
+    let params: Vec<String> = PARAMS.iter().map(|s| s.to_string()).collect();
+    let boot = ReleaseBoot::new(INIT, &params).unwrap();
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(written, kexec_run::script_with_release(&req, Some(&boot)));
+    assert_eq!(ReleaseBoot::from_run_script(&written), Some(boot));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o755);
+}
+
+#[test]
+fn the_netboot_module_renders_netboot_ipxe_with_the_real_cli() {
+    let nix = Nix::new();
+    let cli = env!("CARGO_BIN_EXE_nixos-images-gen");
+    let script = eval_modules(&nix, cli, "modules.\"netboot-installer.nix\".system.build.netbootInstaller.script");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("netboot");
+    run_build_script(script.as_str().unwrap(), &out);
+
+    let params: Vec<String> = PARAMS.iter().map(|s| s.to_string()).collect();
+    let boot = ReleaseBoot::new(INIT, &params).unwrap();
+    let written = std::fs::read_to_string(out.join("netboot.ipxe")).unwrap();
+    assert_eq!(written, release::netboot_ipxe(Arch::X86_64Linux, &boot, "bzImage", "initrd"));
+    assert!(written.contains(" ${cmdline}\n"), "{written}");
+    assert_eq!(std::fs::read_link(out.join("bzImage")).unwrap(), Path::new("/stub/kernel/bzImage"));
+    assert_eq!(std::fs::read_link(out.join("initrd")).unwrap(), Path::new("/stub/initrd/initrd"));
+}
+
+#[test]
+fn render_args_is_a_flag_set_the_cli_accepts() {
+    // The pure argument list, for both kinds and with a parameter that starts with a dash.
+    let nix = Nix::new();
+    let cli = env!("CARGO_BIN_EXE_nixos-images-gen");
+    for kind in ["kexec-run", "ipxe"] {
+        let args = nix.eval_json(&format!(
+            "import {} {{ kind = \"{kind}\"; system = \"aarch64-linux\"; channel = \"nixos-25.11\"; init = {}; \
+             kernelParams = [ \"-x\" \"console=ttyAMA0,115200n8\" ]; }}",
+            repo().join("nix/lib/render-args.nix").display(),
+            nix_str(INIT)
+        ));
+        let args: Vec<String> = args.as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
+        let out = Command::new(cli).args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        let boot =
+            if kind == "ipxe" { ReleaseBoot::from_netboot_ipxe(&text) } else { ReleaseBoot::from_run_script(&text) };
+        assert_eq!(boot, Some(ReleaseBoot::new(INIT, &["-x".into(), "console=ttyAMA0,115200n8".into()]).unwrap()));
+    }
+}
