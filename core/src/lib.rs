@@ -17,6 +17,7 @@ pub mod nix_expr;
 pub mod release;
 pub mod render;
 pub mod request;
+pub mod share;
 pub mod ssh_key;
 pub mod tarball;
 pub mod validate;

@@ -52,6 +52,11 @@ const PRIVATE_KEY_MARKERS: &[&str] = &[
     "b3BlbnNzaC1rZXktdjE", // base64 of "openssh-key-v1", the private key container
 ];
 
+/// Whether pasted text holds a private key (anywhere in it). The web form clears such text at once.
+pub fn contains_private_key(text: &str) -> bool {
+    PRIVATE_KEY_MARKERS.iter().any(|m| text.contains(m))
+}
+
 /// Parses one `authorized_keys` line. The error message never contains the input, because the input may be a
 /// secret pasted by mistake.
 pub fn parse_authorized_key(input: &str) -> Result<SshPublicKey, String> {
