@@ -51,18 +51,33 @@ let
     };
   };
 
-  # "kexec-installer-nixos-unstable" -> { kind; channel; }
+  # Package name -> { kind; channel; }: kexec-installer-<channel>, kexec-installer-<channel>-noninteractive,
+  # netboot-<channel>, for channel nixos-unstable and nixos-stable (nixos-images-gen build maps a request's
+  # image kind and channel to these names).
   images = lib.listToAttrs (
-    lib.concatMap (
-      kind:
-      map (channel: {
-        name = "${kind}-${channel}";
+    lib.concatMap (channel: [
+      {
+        name = "kexec-installer-${channel}";
         value = {
-          inherit kind;
+          kind = "kexec-installer";
           inherit channel;
         };
-      }) (builtins.attrNames channels)
-    ) (builtins.attrNames kinds)
+      }
+      {
+        name = "kexec-installer-${channel}-noninteractive";
+        value = {
+          kind = "kexec-installer-noninteractive";
+          inherit channel;
+        };
+      }
+      {
+        name = "netboot-${channel}";
+        value = {
+          kind = "netboot";
+          inherit channel;
+        };
+      }
+    ]) (builtins.attrNames channels)
   );
 
   nixosSystemOf =

@@ -37,6 +37,10 @@ pub enum Cmd {
     Example(ExampleArgs),
     /// Print the release download URLs for a channel and arch
     Links(LinksArgs),
+    /// Build an image with Nix, with the request's NixOS override built in
+    Build(crate::cmd::build::BuildArgs),
+    /// Make a release's assets, manifest.json, SHA256SUMS and signatures from Nix build outputs
+    Release(crate::cmd::release::ReleaseArgs),
     /// Print shell completions
     Completions(CompletionsArgs),
     /// Write man pages for the command and every subcommand

@@ -21,6 +21,8 @@ fn main() {
         Cmd::Check(args) => cmd::check::run(&args),
         Cmd::Example(args) => cmd::example::run(&args),
         Cmd::Links(args) => cmd::links::run(&args),
+        Cmd::Build(args) => cmd::build::run(&args),
+        Cmd::Release(args) => cmd::release::run(&args),
         Cmd::Completions(args) => cmd::completions::run(&args),
         Cmd::Man(args) => cmd::man::run(&args),
     };

@@ -1,5 +1,6 @@
 //! One module per subcommand; each has a `run(&...Args)`.
 
+pub mod build;
 pub mod bundle;
 pub mod check;
 pub mod completions;
@@ -7,4 +8,5 @@ pub mod customize;
 pub mod example;
 pub mod links;
 pub mod man;
+pub mod release;
 pub mod render;
