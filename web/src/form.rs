@@ -1,0 +1,281 @@
+//! The form's state: the request as the person types it (lists as text, one entry per line or word), and the way
+//! back and forth to core's [`Request`]. Validation and rendering are core's; this module only maps field paths
+//! to the form's inputs.
+
+use nixos_images_core::request::{InterfaceRequest, KexecRequest, ReleaseRequest, RouteRequest};
+use nixos_images_core::{FieldError, Request};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Form {
+    pub image: String,
+    pub arch: String,
+    pub channel: String,
+    pub base_url: String,
+    pub tag: String,
+    pub sha256: String,
+    pub hostname: String,
+    /// One key per line.
+    pub keys: String,
+    /// Separated by blanks or newlines (a parameter has no blanks).
+    pub kernel_params: String,
+    pub nameservers: String,
+    pub interfaces: Vec<InterfaceForm>,
+    pub delay: String,
+    pub extra_flags: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceForm {
+    pub by_mac: bool,
+    pub matcher: String,
+    pub dhcp: bool,
+    /// Separated by blanks or newlines.
+    pub addresses: String,
+    pub routes: Vec<RouteForm>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteForm {
+    pub destination: String,
+    pub gateway: String,
+    pub on_link: bool,
+}
+
+impl Default for InterfaceForm {
+    fn default() -> Self {
+        InterfaceForm { by_mac: true, matcher: String::new(), dhcp: true, addresses: String::new(), routes: vec![] }
+    }
+}
+
+impl Default for Form {
+    fn default() -> Self {
+        Form::from_request(&Request::default())
+    }
+}
+
+/// The entries of a list field and the 1-based line each came from.
+pub fn lines(text: &str) -> Vec<(usize, String)> {
+    text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).map(|(i, l)| (i + 1, l.to_string())).collect()
+}
+
+/// The entries of a blank-separated list field.
+pub fn words(text: &str) -> Vec<String> {
+    text.split_whitespace().map(str::to_string).collect()
+}
+
+fn opt(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+impl Form {
+    pub fn from_request(req: &Request) -> Form {
+        Form {
+            image: req.image.clone(),
+            arch: req.arch.clone(),
+            channel: req.channel.clone(),
+            base_url: req.release.base_url.clone().unwrap_or_default(),
+            tag: req.release.tag.clone().unwrap_or_default(),
+            sha256: req.release.kexec_tarball_sha256.clone().unwrap_or_default(),
+            hostname: req.hostname.clone().unwrap_or_default(),
+            keys: req.ssh_authorized_keys.join("\n"),
+            kernel_params: req.kernel_params.join(" "),
+            nameservers: req.nameservers.join("\n"),
+            interfaces: req
+                .interfaces
+                .iter()
+                .map(|i| InterfaceForm {
+                    by_mac: i.match_name.is_none(),
+                    matcher: i.match_mac.clone().or_else(|| i.match_name.clone()).unwrap_or_default(),
+                    dhcp: i.dhcp,
+                    addresses: i.addresses.join("\n"),
+                    routes: i
+                        .routes
+                        .iter()
+                        .map(|r| RouteForm {
+                            destination: r.destination.clone(),
+                            gateway: r.gateway.clone().unwrap_or_default(),
+                            on_link: r.on_link,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            delay: req.kexec.delay_seconds.to_string(),
+            extra_flags: req.kexec.extra_flags.join(" "),
+        }
+    }
+
+    /// The request the form describes, and the errors only the form can find (a delay that is not a number).
+    /// Empty optional fields are left out; an empty interface match is kept so core names the field.
+    pub fn to_request(&self) -> (Request, Vec<FieldError>) {
+        let mut local = Vec::new();
+        let delay_seconds = match self.delay.trim() {
+            "" => KexecRequest::default().delay_seconds,
+            d => d.parse::<u32>().unwrap_or_else(|_| {
+                local.push(FieldError {
+                    path: "kexec.delay_seconds".into(),
+                    message: "must be a whole number of seconds (0 to 3600)".into(),
+                });
+                KexecRequest::default().delay_seconds
+            }),
+        };
+        let req = Request {
+            image: self.image.clone(),
+            arch: self.arch.clone(),
+            channel: self.channel.trim().to_string(),
+            hostname: opt(&self.hostname),
+            ssh_authorized_keys: lines(&self.keys).into_iter().map(|(_, l)| l.trim().to_string()).collect(),
+            kernel_params: words(&self.kernel_params),
+            nameservers: words(&self.nameservers),
+            release: ReleaseRequest {
+                base_url: opt(&self.base_url),
+                tag: opt(&self.tag),
+                kexec_tarball_sha256: opt(&self.sha256),
+            },
+            interfaces: self
+                .interfaces
+                .iter()
+                .map(|i| {
+                    let matcher = i.matcher.trim().to_string();
+                    InterfaceRequest {
+                        match_mac: i.by_mac.then(|| matcher.clone()),
+                        match_name: (!i.by_mac).then_some(matcher),
+                        dhcp: i.dhcp,
+                        addresses: words(&i.addresses),
+                        routes: i
+                            .routes
+                            .iter()
+                            .map(|r| RouteRequest {
+                                destination: r.destination.trim().to_string(),
+                                gateway: opt(&r.gateway),
+                                on_link: r.on_link,
+                            })
+                            .collect(),
+                    }
+                })
+                .collect(),
+            kexec: KexecRequest { delay_seconds, extra_flags: words(&self.extra_flags) },
+        };
+        (req, local)
+    }
+}
+
+/// How an entry of a list field is named in its message: `line 3` for keys, `` `quiet` `` for words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    Lines,
+    Words,
+}
+
+/// The messages for one input of the form (by DOM id, see [`input_for`]). Entries of a list field
+/// (`kernel_params[2]`) are labelled by line or word so the person finds the entry.
+pub fn messages_for_input(errors: &[FieldError], id: &str, list: Option<(ListKind, &str)>) -> Vec<String> {
+    let entries: Vec<String> = match list {
+        Some((ListKind::Lines, text)) => lines(text).into_iter().map(|(n, _)| format!("line {n}")).collect(),
+        Some((ListKind::Words, text)) => words(text).into_iter().map(|w| format!("`{}`", printable(&w))).collect(),
+        None => vec![],
+    };
+    errors
+        .iter()
+        .filter(|e| input_for(&e.path) == id)
+        .map(|e| {
+            let index =
+                e.path.strip_suffix(']').and_then(|p| p.rsplit_once('[')).and_then(|(_, i)| i.parse::<usize>().ok());
+            match (list, index.and_then(|i| entries.get(i))) {
+                (Some(_), Some(label)) => format!("{label}: {}", e.message),
+                _ => e.message.clone(),
+            }
+        })
+        .collect()
+}
+
+/// A short, safe label for a word (private keys never reach here: keys are labelled by line).
+fn printable(s: &str) -> String {
+    let mut out: String = s.chars().take(40).map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect();
+    if s.chars().count() > 40 {
+        out.push('…');
+    }
+    out
+}
+
+/// A DOM id for a field path: `interfaces[0].routes[1].gateway` -> `f-interfaces-0-routes-1-gateway`.
+pub fn field_id(path: &str) -> String {
+    let mut id = String::from("f-");
+    for c in path.chars() {
+        match c {
+            '[' | '.' => id.push('-'),
+            ']' => {}
+            c => id.push(c),
+        }
+    }
+    id
+}
+
+/// The id of the input that shows a path's error (an error on `interfaces[0]` itself is shown at its match,
+/// an entry's error at its list, a route's cross-field error at its gateway).
+pub fn input_for(path: &str) -> String {
+    let mut p = path.to_string();
+    // `ssh_authorized_keys[2]` -> `ssh_authorized_keys`; keep `interfaces[0]` and `routes[1]` (rows, not lists).
+    for list in ["ssh_authorized_keys", "kernel_params", "nameservers", "addresses", "extra_flags"] {
+        if let Some(i) = p.find(&format!("{list}[")) {
+            p.truncate(i + list.len());
+        }
+    }
+    if p.starts_with("interfaces[") && p.ends_with(']') && !p.contains("routes") {
+        p.push_str(".match");
+    }
+    if p.contains(".match_mac") || p.contains(".match_name") {
+        p = p.replace(".match_mac", ".match").replace(".match_name", ".match");
+    }
+    field_id(&p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nixos_images_core::{RequestFormat, EXAMPLE_REQUEST};
+
+    #[test]
+    fn example_round_trips_through_the_form() {
+        let req = Request::parse(EXAMPLE_REQUEST, RequestFormat::Toml).unwrap();
+        let (back, local) = Form::from_request(&req).to_request();
+        assert!(local.is_empty());
+        assert_eq!(back, req);
+        for dir in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples")).unwrap() {
+            let text = std::fs::read_to_string(dir.unwrap().path()).unwrap();
+            let req = Request::parse(&text, RequestFormat::Toml).unwrap();
+            assert_eq!(Form::from_request(&req).to_request().0, req);
+        }
+    }
+
+    #[test]
+    fn default_form_is_valid() {
+        let (req, local) = Form::default().to_request();
+        assert!(local.is_empty());
+        req.validate().unwrap();
+    }
+
+    #[test]
+    fn entry_errors_are_labelled_by_line_and_word() {
+        let form = Form {
+            keys: "\nssh-ed25519 nope\n".into(),
+            kernel_params: "quiet bad\"x".into(),
+            delay: "soon".into(),
+            ..Form::default()
+        };
+        let (req, local) = form.to_request();
+        let mut errors = req.validate().unwrap_err().0;
+        errors.extend(local);
+        let keys = messages_for_input(&errors, "f-ssh_authorized_keys", Some((ListKind::Lines, &form.keys)));
+        assert_eq!(keys.len(), 1);
+        assert!(keys[0].starts_with("line 2: "), "{keys:?}");
+        let params = messages_for_input(&errors, "f-kernel_params", Some((ListKind::Words, &form.kernel_params)));
+        assert!(params[0].starts_with("`bad\"x`: "), "{params:?}");
+        assert_eq!(messages_for_input(&errors, "f-kexec-delay_seconds", None).len(), 1);
+        assert_eq!(input_for("ssh_authorized_keys[0]"), "f-ssh_authorized_keys");
+        assert_eq!(input_for("interfaces[1]"), "f-interfaces-1-match");
+        assert_eq!(input_for("interfaces[1].match_mac"), "f-interfaces-1-match");
+        assert_eq!(input_for("interfaces[0].addresses[3]"), "f-interfaces-0-addresses");
+        assert_eq!(input_for("interfaces[0].routes[1].gateway"), "f-interfaces-0-routes-1-gateway");
+    }
+}

@@ -1,0 +1,585 @@
+//! The web generator end to end in real headless Chromium (Debian's `chromium` + `chromium-driver`), driven over
+//! WebDriver on loopback, on the built page (`web/build.sh` -> target/web/dist) served by a loopback server this
+//! test starts under a sub-path (so relative asset URLs are exercised).
+//!
+//! A person fills the form; the live outputs must equal core's renders (what the CLI prints) for the same request,
+//! the downloaded bundle must be byte for byte the CLI's, a share link must restore the form, a pasted private key
+//! must be refused and cleared, and the page must load nothing but its own files. Screenshots of the filled form
+//! (light, dark, phone width) go to target/web-test/. Without chromium, chromedriver or the built page the test is
+//! skipped, except under CI=true, where it fails.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use nixos_images_core::render::{bundle, cmdline, ipxe, kexec_command, networkd, nix, overlay};
+use nixos_images_core::{Request, RequestFormat, ValidRequest};
+use serde_json::{json, Value};
+
+const PREFIX: &str = "/sub/generator/";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf()
+}
+
+fn dist_dir() -> PathBuf {
+    std::env::var_os("NIXOS_IMAGES_WEB_DIST").map(PathBuf::from).unwrap_or_else(|| workspace().join("target/web/dist"))
+}
+
+/// `None` when everything is there; otherwise what is missing (a failure under CI=true).
+fn missing_prerequisite() -> Option<String> {
+    let dist = dist_dir();
+    for (what, path) in [
+        ("chromium", PathBuf::from("/usr/bin/chromium")),
+        ("chromedriver", PathBuf::from("/usr/bin/chromedriver")),
+        ("the built page (web/build.sh)", dist.join("index.html")),
+    ] {
+        if !path.exists() {
+            return Some(format!("{what} is missing: {}", path.display()));
+        }
+    }
+    None
+}
+
+fn check_prerequisites() -> bool {
+    match missing_prerequisite() {
+        None => true,
+        Some(m) if std::env::var("CI").as_deref() == Ok("true") => panic!("CI=true and {m}"),
+        Some(m) => {
+            eprintln!("skipping the browser test: {m}");
+            false
+        }
+    }
+}
+
+/// A static file server for dist/ under [`PREFIX`], logging every request path.
+struct Server {
+    port: u16,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start(dist: PathBuf) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let port = listener.local_addr().unwrap().port();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let log2 = log.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let dist = dist.clone();
+                let log = log2.clone();
+                std::thread::spawn(move || serve(stream, &dist, &log));
+            }
+        });
+        Server { port, log }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}{PREFIX}", self.port)
+    }
+}
+
+fn serve(mut stream: TcpStream, dist: &Path, log: &Mutex<Vec<String>>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    // Drain the headers.
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).map(|n| n == 0).unwrap_or(true) || h == "\r\n" {
+            break;
+        }
+    }
+    let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    log.lock().unwrap().push(path.clone());
+    let file = path
+        .split(['?', '#'])
+        .next()
+        .and_then(|p| p.strip_prefix(PREFIX))
+        .filter(|p| !p.split('/').any(|s| s == ".." || s.starts_with('.')))
+        .map(|p| if p.is_empty() { "index.html" } else { p })
+        .map(|p| dist.join(p))
+        .filter(|p| p.is_file());
+    let response = match file {
+        Some(f) => {
+            let body = std::fs::read(&f).unwrap_or_default();
+            let mime = match f.extension().and_then(|e| e.to_str()) {
+                Some("html") => "text/html; charset=utf-8",
+                Some("js") => "text/javascript",
+                Some("wasm") => "application/wasm",
+                Some("css") => "text/css",
+                _ => "application/octet-stream",
+            };
+            let mut r = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: {mime}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+                body.len()
+            )
+            .into_bytes();
+            r.extend(body);
+            r
+        }
+        None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+    };
+    let _ = stream.write_all(&response);
+}
+
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("/usr/bin/chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(start.elapsed() < Duration::from_secs(20), "chromedriver did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Driver { child, port }
+    }
+
+    async fn session(&self, name: &str, downloads: &Path, extra_args: &[&str]) -> Client {
+        let profile = artifacts().join(format!("profile-{name}"));
+        let _ = std::fs::remove_dir_all(&profile);
+        std::fs::create_dir_all(downloads).unwrap();
+        let mut args: Vec<String> = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=1280,2200",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.push(format!("--user-data-dir={}", profile.display()));
+        args.extend(extra_args.iter().map(|s| s.to_string()));
+        let caps = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": args,
+                "prefs": {
+                    "download.default_directory": downloads.display().to_string(),
+                    "download.prompt_for_download": false,
+                    "download.directory_upgrade": true,
+                    "profile.default_content_setting_values.automatic_downloads": 1,
+                },
+            },
+        });
+        let Value::Object(caps) = caps else { unreachable!() };
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("WebDriver session")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn artifacts() -> PathBuf {
+    let dir = workspace().join("target/web-test");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn example(name: &str) -> Request {
+    let text = std::fs::read_to_string(workspace().join("examples").join(name)).unwrap();
+    Request::parse(&text, RequestFormat::Toml).unwrap()
+}
+
+/// What the CLI prints for a request, when its binary is built (`cargo test --workspace` builds it); core's render
+/// otherwise (the CLI prints exactly that).
+fn cli_bytes(req: &Request, args: &[&str], core: &[u8]) -> Vec<u8> {
+    let bin = workspace().join("target/debug/nixos-images-gen");
+    if !bin.exists() {
+        return core.to_vec();
+    }
+    let file = artifacts().join("cli-request.toml");
+    std::fs::write(&file, req.to_toml()).unwrap();
+    let out = Command::new(bin).args(args).arg("--request").arg(&file).output().expect("run nixos-images-gen");
+    assert!(out.status.success(), "nixos-images-gen {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+async fn js(c: &Client, script: &str) -> Value {
+    c.execute(script, vec![]).await.unwrap_or_else(|e| panic!("script {script}: {e}"))
+}
+
+async fn text_of(c: &Client, id: &str) -> String {
+    let v =
+        c.execute("const e = document.getElementById(arguments[0]); return e ? e.textContent : null;", vec![json!(id)]);
+    match v.await.unwrap() {
+        Value::String(s) => s,
+        other => panic!("#{id} not on the page ({other})"),
+    }
+}
+
+async fn wait_until(c: &Client, what: &str, script: &str) -> Value {
+    let start = Instant::now();
+    loop {
+        let v = js(c, script).await;
+        if !v.is_null() && v != json!(false) {
+            return v;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Types into an input like a person (clears it first).
+async fn type_into(c: &Client, id: &str, text: &str) {
+    let el = c.find(Locator::Id(id)).await.unwrap_or_else(|e| panic!("#{id}: {e}"));
+    el.clear().await.unwrap();
+    // clear() sets the value without an input event; select-all + delete gives the app one.
+    el.send_keys("\u{E009}a\u{E009}\u{E017}").await.unwrap();
+    if !text.is_empty() {
+        el.send_keys(text).await.unwrap();
+    }
+}
+
+async fn click(c: &Client, id: &str) {
+    c.find(Locator::Id(id)).await.unwrap_or_else(|e| panic!("#{id}: {e}")).click().await.unwrap();
+}
+
+async fn select(c: &Client, id: &str, value: &str) {
+    c.find(Locator::Id(id)).await.unwrap().select_by_value(value).await.unwrap();
+}
+
+async fn checked(c: &Client, id: &str) -> bool {
+    c.find(Locator::Id(id)).await.unwrap().is_selected().await.unwrap()
+}
+
+async fn set_checked(c: &Client, id: &str, on: bool) {
+    if checked(c, id).await != on {
+        click(c, id).await;
+    }
+}
+
+/// Fills the whole form from a request, as a person would (typing, clicking, choosing).
+async fn fill(c: &Client, req: &Request) {
+    click(c, "reset").await;
+    select(c, "f-image", &req.image).await;
+    select(c, "f-arch", &req.arch).await;
+    type_into(c, "f-channel", &req.channel).await;
+    type_into(c, "f-hostname", req.hostname.as_deref().unwrap_or("")).await;
+    type_into(c, "f-ssh_authorized_keys", &req.ssh_authorized_keys.join("\n")).await;
+    type_into(c, "f-kernel_params", &req.kernel_params.join(" ")).await;
+    type_into(c, "f-nameservers", &req.nameservers.join("\n")).await;
+    for (i, iface) in req.interfaces.iter().enumerate() {
+        click(c, "add-interface").await;
+        let p = format!("f-interfaces-{i}");
+        if let Some(mac) = &iface.match_mac {
+            select(c, &format!("{p}-match_by"), "mac").await;
+            type_into(c, &format!("{p}-match"), mac).await;
+        } else if let Some(name) = &iface.match_name {
+            select(c, &format!("{p}-match_by"), "name").await;
+            type_into(c, &format!("{p}-match"), name).await;
+        }
+        set_checked(c, &format!("{p}-dhcp"), iface.dhcp).await;
+        type_into(c, &format!("{p}-addresses"), &iface.addresses.join("\n")).await;
+        for (j, r) in iface.routes.iter().enumerate() {
+            click(c, &format!("add-route-{i}")).await;
+            type_into(c, &format!("{p}-routes-{j}-destination"), &r.destination).await;
+            type_into(c, &format!("{p}-routes-{j}-gateway"), r.gateway.as_deref().unwrap_or("")).await;
+            set_checked(c, &format!("{p}-routes-{j}-on_link"), r.on_link).await;
+        }
+    }
+    type_into(c, "f-kexec-delay_seconds", &req.kexec.delay_seconds.to_string()).await;
+    type_into(c, "f-kexec-extra_flags", &req.kexec.extra_flags.join(" ")).await;
+}
+
+/// The live outputs must be exactly core's renders, which is what the CLI prints.
+async fn assert_outputs(c: &Client, req: &Request) {
+    let valid: ValidRequest = req.validate().expect("the test's request is valid");
+    wait_until(
+        c,
+        "outputs",
+        "return document.getElementById('error-summary') === null && !!document.querySelector('pre.out');",
+    )
+    .await;
+    if valid.image.is_kexec() {
+        let core = kexec_command::render(&valid).text();
+        let cli = cli_bytes(req, &["render", "kexec-command"], core.as_bytes());
+        assert_eq!(text_of(c, "out-install").await, core);
+        assert_eq!(core.as_bytes(), cli.as_slice(), "core and the CLI disagree");
+    } else {
+        let core = ipxe::render(&valid).text();
+        let cli = cli_bytes(req, &["render", "ipxe"], core.as_bytes());
+        assert_eq!(text_of(c, "out-ipxe").await, core);
+        assert_eq!(core.as_bytes(), cli.as_slice());
+    }
+    let core = nix::render(&valid).text();
+    assert_eq!(text_of(c, "out-nix").await, core);
+    assert_eq!(cli_bytes(req, &["render", "nix-module"], core.as_bytes()), core.as_bytes());
+    assert_eq!(text_of(c, "out-cmdline").await, cmdline::line(&valid));
+    let core_cmdline = cmdline::render(&valid).text();
+    assert_eq!(cli_bytes(req, &["render", "cmdline"], core_cmdline.as_bytes()), core_cmdline.as_bytes());
+    let units = js(
+        c,
+        "return Array.from(document.querySelectorAll('#out-networkd pre')).map(p => [p.dataset.path, p.textContent]);",
+    )
+    .await;
+    let expected: Vec<Value> =
+        networkd::render(&valid).files.iter().map(|f| json!([f.path, String::from_utf8_lossy(&f.contents)])).collect();
+    assert_eq!(units, Value::Array(expected));
+    let bytes = text_of(c, "cmdline-bytes").await;
+    assert!(bytes.contains(&format!("{} bytes used of 2048", cmdline::line(&valid).len())), "{bytes}");
+}
+
+async fn wait_for_download(dir: &Path, name: &str) -> Vec<u8> {
+    let path = dir.join(name);
+    let start = Instant::now();
+    loop {
+        if path.exists() && !dir.join(format!("{name}.crdownload")).exists() {
+            if let Ok(bytes) = std::fs::read(&path) {
+                if !bytes.is_empty() {
+                    return bytes;
+                }
+            }
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "no download {name} in {}", dir.display());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = artifacts().join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn screenshot(c: &Client, name: &str) -> PathBuf {
+    let png = c.screenshot().await.unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let path = artifacts().join(name);
+    std::fs::write(&path, png).unwrap();
+    println!("screenshot: {}", path.display());
+    path
+}
+
+/// Every request the server saw and every resource the page fetched must be one of the page's own files.
+async fn assert_only_own_files(c: &Client, server: &Server) {
+    let own: BTreeSet<String> = std::fs::read_dir(dist_dir())
+        .unwrap()
+        .map(|e| format!("{PREFIX}{}", e.unwrap().file_name().to_string_lossy()))
+        .chain([PREFIX.to_string()])
+        .collect();
+    let log = server.log.lock().unwrap().clone();
+    for path in &log {
+        assert!(own.contains(path.split('?').next().unwrap()), "the page requested {path}, not one of its files");
+    }
+    let resources = js(c, "return performance.getEntriesByType('resource').map(e => e.name);").await;
+    let origin = format!("http://127.0.0.1:{}", server.port);
+    for r in resources.as_array().unwrap() {
+        let r = r.as_str().unwrap();
+        let path = r.strip_prefix(&origin).unwrap_or_else(|| panic!("the page fetched {r} from another origin"));
+        assert!(own.contains(path), "the page fetched {r}");
+    }
+    println!("network: {} requests to the loopback server, all the page's own files: {log:?}", log.len());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_page_in_chromium() {
+    if !check_prerequisites() {
+        return;
+    }
+    let t0 = Instant::now();
+    let server = Server::start(dist_dir());
+    let driver = Driver::start();
+    let downloads = fresh_dir("downloads-light");
+    let c = driver.session("light", &downloads, &[]).await;
+    let result = light_session(&c, &server, &downloads).await;
+    let _ = c.close().await;
+    let share_url = result;
+    println!("light session: {:.1}s", t0.elapsed().as_secs_f64());
+
+    let t1 = Instant::now();
+    let dark_downloads = fresh_dir("downloads-dark");
+    let c = driver
+        .session("dark", &dark_downloads, &["--force-dark-mode", "--blink-settings=preferredColorScheme=0"])
+        .await;
+    dark_session(&c, &share_url).await;
+    let _ = c.close().await;
+    println!("dark session: {:.1}s", t1.elapsed().as_secs_f64());
+    drop(driver);
+    println!("browser test total: {:.1}s", t0.elapsed().as_secs_f64());
+}
+
+/// Returns the share link of the filled form.
+async fn light_session(c: &Client, server: &Server, downloads: &Path) -> String {
+    // Time to interactive: navigation start to the first rendered output, as the page records it.
+    c.goto(&server.url()).await.unwrap();
+    let tti = wait_until(c, "the first output", "return document.body.dataset.firstOutputMs || null;").await;
+    let nav = js(
+        c,
+        "const n = performance.getEntriesByType('navigation')[0]; return [n.domContentLoadedEventEnd, n.loadEventEnd];",
+    )
+    .await;
+    println!(
+        "time to interactive (navigation start to first rendered output): {} ms; DOMContentLoaded/load: {nav}",
+        tti.as_str().unwrap()
+    );
+    let dark = js(c, "return matchMedia('(prefers-color-scheme: dark)').matches;").await;
+    assert_eq!(dark, json!(false), "the first session is the light scheme");
+
+    // Inline errors as the person types: a gateway outside the /32 without on-link.
+    let mut req = example("static-hetzner.toml");
+    req.image = "kexec".into();
+    req.kexec.extra_flags = vec!["--no-checks".into()];
+    fill(c, &req).await;
+    assert_outputs(c, &req).await;
+    set_checked(c, "f-interfaces-0-routes-0-on_link", false).await;
+    let gw = c.find(Locator::Id("f-interfaces-0-routes-0-gateway")).await.unwrap();
+    assert_eq!(gw.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
+    let described = gw.attr("aria-describedby").await.unwrap().expect("aria-describedby");
+    let mut bad = req.clone();
+    bad.interfaces[0].routes[0].on_link = false;
+    let core_error = bad.validate().unwrap_err();
+    let message = &core_error.for_field("interfaces[0].routes[0].gateway").next().unwrap().message;
+    let shown = text_of(c, described.split(' ').next().unwrap()).await;
+    assert_eq!(&shown, message, "the field shows core's message");
+    assert!(text_of(c, "error-summary").await.contains("interfaces[0].routes[0].gateway"));
+    set_checked(c, "f-interfaces-0-routes-0-on_link", true).await;
+    assert_eq!(gw.attr("aria-invalid").await.unwrap(), None);
+
+    // A bad key line is marked by its line number; a typed MAC error at its field.
+    type_into(c, "f-ssh_authorized_keys", &format!("{}\nssh-ed25519 AAAA", req.ssh_authorized_keys[0])).await;
+    let keys_err = text_of(c, "f-ssh_authorized_keys-err").await;
+    assert!(keys_err.starts_with("line 2: "), "{keys_err}");
+    type_into(c, "f-ssh_authorized_keys", &req.ssh_authorized_keys.join("\n")).await;
+    assert_outputs(c, &req).await;
+
+    // Keyboard: arrow keys move between the output tabs.
+    click(c, "tab-install").await;
+    c.find(Locator::Id("tab-install")).await.unwrap().send_keys("\u{E014}").await.unwrap();
+    wait_until(c, "the next tab", "return document.activeElement.id === 'tab-ipxe' && document.getElementById('tab-ipxe').getAttribute('aria-selected') === 'true';").await;
+    click(c, "tab-install").await;
+
+    // The bundle, byte for byte the CLI's.
+    let valid = req.validate().unwrap();
+    let artifact = bundle::render(&valid);
+    let name = &artifact.files[0].path;
+    click(c, "download-bundle").await;
+    let got = wait_for_download(downloads, name).await;
+    let cli = cli_bytes(&req, &["bundle"], &artifact.files[0].contents);
+    assert_eq!(got, artifact.files[0].contents, "the downloaded bundle is core's bundle");
+    assert_eq!(got, cli, "the downloaded bundle is the CLI's bundle");
+    println!("bundle {name}: {} bytes, identical to the CLI's", got.len());
+    click(c, "download-overlay").await;
+    let ov = overlay::render(&valid);
+    assert_eq!(wait_for_download(downloads, &ov.files[0].path).await, ov.files[0].contents);
+
+    // Export the request file: the CLI's format.
+    click(c, "export").await;
+    let exported = String::from_utf8(wait_for_download(downloads, "request.toml").await).unwrap();
+    assert_eq!(Request::parse(&exported, RequestFormat::Toml).unwrap(), req);
+    assert_eq!(exported, req.to_toml());
+
+    // The screenshot of the filled form, light scheme.
+    js(c, "window.scrollTo(0, 0);").await;
+    screenshot(c, "form-light.png").await;
+
+    // Share link: the request is in the fragment, never the query; a fresh load restores the form.
+    click(c, "share").await;
+    let share = c.find(Locator::Id("share-url")).await.unwrap().prop("value").await.unwrap().unwrap();
+    assert!(share.starts_with(&server.url()) && share.contains("#r=1.") && !share.contains('?'), "{share}");
+    click(c, "reset").await;
+    assert_eq!(c.find(Locator::Id("f-hostname")).await.unwrap().prop("value").await.unwrap().as_deref(), Some(""));
+    c.goto("about:blank").await.unwrap();
+    c.goto(&share).await.unwrap();
+    wait_until(c, "the restored form", "return document.getElementById('f-hostname')?.value === 'web1';").await;
+    assert_outputs(c, &req).await;
+    assert!(checked(c, "f-interfaces-0-routes-0-on_link").await);
+
+    // Netboot: the iPXE script, and the iPXE script alone as a download. Also through import of a request file.
+    let net = example("netboot-static.toml");
+    let file = artifacts().join("import-netboot.toml");
+    std::fs::write(&file, net.to_toml()).unwrap();
+    c.find(Locator::Id("import")).await.unwrap().send_keys(&file.display().to_string()).await.unwrap();
+    wait_until(c, "the imported request", "return document.getElementById('f-hostname')?.value === 'install-07';")
+        .await;
+    assert_outputs(c, &net).await;
+    let valid_net = net.validate().unwrap();
+    let script = ipxe::render(&valid_net);
+    click(c, "download-ipxe").await;
+    assert_eq!(wait_for_download(downloads, &script.files[0].path).await, script.files[0].contents);
+    let net_bundle = bundle::render(&valid_net);
+    click(c, "download-bundle").await;
+    let got = wait_for_download(downloads, &net_bundle.files[0].path).await;
+    assert_eq!(got, cli_bytes(&net, &["bundle"], &net_bundle.files[0].contents));
+
+    // A pasted private key is refused, cleared, and never shown.
+    let secret = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\n";
+    c.execute(
+        "const t = document.getElementById('f-ssh_authorized_keys'); t.focus(); t.select(); document.execCommand('insertText', false, arguments[0]);",
+        vec![json!(secret)],
+    )
+    .await
+    .unwrap();
+    let warning = wait_until(
+        c,
+        "the private-key warning",
+        "return document.getElementById('private-key-warning')?.textContent || null;",
+    )
+    .await;
+    assert!(warning.as_str().unwrap().contains("PRIVATE key"), "{warning}");
+    let value = c.find(Locator::Id("f-ssh_authorized_keys")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(value.as_deref(), Some(""), "the pasted private key is cleared");
+    let body =
+        js(c, "return document.documentElement.outerHTML + localStorage.getItem('nixos-images-web/draft');").await;
+    assert!(
+        !body.as_str().unwrap().contains("b3BlbnNzaC1rZXktdjEAAAAABG5vbmU"),
+        "the secret is on the page or in storage"
+    );
+
+    assert_only_own_files(c, server).await;
+    share
+}
+
+async fn dark_session(c: &Client, share: &str) {
+    c.goto(share).await.unwrap();
+    wait_until(c, "the restored form", "return document.getElementById('f-hostname')?.value === 'web1';").await;
+    let dark = js(c, "return matchMedia('(prefers-color-scheme: dark)').matches;").await;
+    assert_eq!(dark, json!(true), "the second session prefers the dark scheme");
+    let bg = js(c, "return getComputedStyle(document.body).backgroundColor;").await;
+    assert_eq!(bg, json!("rgb(21, 23, 28)"), "the dark scheme's background");
+    screenshot(c, "form-dark.png").await;
+    // Readable on a phone: one column at 390 px, nothing wider than the screen.
+    c.set_window_size(390, 2400).await.unwrap();
+    let overflow = wait_until(
+        c,
+        "the phone layout",
+        "return document.documentElement.scrollWidth <= window.innerWidth ? 'fits' : null;",
+    )
+    .await;
+    assert_eq!(overflow, json!("fits"));
+    screenshot(c, "form-phone-dark.png").await;
+}
