@@ -45,6 +45,9 @@ pub enum Cmd {
     Completions(CompletionsArgs),
     /// Write man pages for the command and every subcommand
     Man(ManArgs),
+    /// Print the command-line reference (JSON for the docs site)
+    #[command(hide = true)]
+    Reference(ReferenceArgs),
 }
 
 /// The artifacts `render` can write (the bundle has its own subcommand).
@@ -168,4 +171,11 @@ pub struct ManArgs {
     /// Directory for the man pages (created if missing)
     #[arg(long, short = 'o', value_name = "DIR")]
     pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReferenceArgs {
+    /// Print JSON (schema nixos-images-gen/reference/v1) instead of the long help
+    #[arg(long)]
+    pub json: bool,
 }

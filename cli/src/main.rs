@@ -25,6 +25,7 @@ fn main() {
         Cmd::Release(args) => cmd::release::run(&args),
         Cmd::Completions(args) => cmd::completions::run(&args),
         Cmd::Man(args) => cmd::man::run(&args),
+        Cmd::Reference(args) => cmd::reference::run(&args),
     };
     if let Err(err) = result {
         if let Some(usage) = err.downcast_ref::<UsageError>() {

@@ -12,7 +12,7 @@ pub fn run(args: &ManArgs) -> Result<()> {
 
 fn write_pages(cmd: &clap::Command, name: &str, args: &ManArgs) -> Result<()> {
     write_page(cmd, name, args)?;
-    for sub in cmd.get_subcommands() {
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("{name}-{}", sub.get_name());
         let leaked: &'static str = Box::leak(name.clone().into_boxed_str());
         write_pages(&sub.clone().name(leaked), &name, args)?;

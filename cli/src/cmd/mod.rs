@@ -8,5 +8,6 @@ pub mod customize;
 pub mod example;
 pub mod links;
 pub mod man;
+pub mod reference;
 pub mod release;
 pub mod render;

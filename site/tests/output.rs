@@ -1,0 +1,276 @@
+//! Checks of the built site: every page is well-formed HTML (html5ever reports no parse error, no duplicate id),
+//! every href and src resolves to a file of the output (and its #fragment to an id), nothing is loaded from
+//! another host, and the downloads page shows every channel x arch x kind of the fixtures, missing ones too.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use nixos_images_core::manifest::AssetKind;
+use nixos_images_core::Arch;
+
+fn html_files(site: &Path) -> Vec<PathBuf> {
+    common::files(site).into_iter().filter(|f| f.extension().is_some_and(|e| e == "html")).collect()
+}
+
+/// Problems of the links in a built site; `base` is the path it is published under (absolute links to it are
+/// allowed only for a generator built with that public URL).
+pub fn check_links(site: &Path) -> Vec<String> {
+    let pages: BTreeMap<PathBuf, common::Html> = html_files(site)
+        .into_iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(site.join(&f)).unwrap();
+            (f, common::parse_html(&text))
+        })
+        .collect();
+    let mut problems = Vec::new();
+    for (page, html) in &pages {
+        for (tag, attrs) in &html.elements {
+            for (k, v) in attrs {
+                if k != "href" && k != "src" {
+                    continue;
+                }
+                let what = format!("{}: <{tag} {k}=\"{v}\">", page.display());
+                if v.starts_with("https://") || v.starts_with("http://") {
+                    // Outbound links are fine; loading anything from another host is not.
+                    let loads = tag == "script"
+                        || tag == "img"
+                        || (tag == "link" && !attrs.iter().any(|(a, r)| a == "rel" && r == "canonical"));
+                    if loads {
+                        problems.push(format!("{what}: loads from another host"));
+                    }
+                    continue;
+                }
+                if v.starts_with("mailto:") || v.starts_with("data:") {
+                    continue;
+                }
+                if v.starts_with('/') || v.contains("://") || v.starts_with("//") {
+                    problems.push(format!("{what}: not a relative link"));
+                    continue;
+                }
+                let (path, frag) = match v.split_once('#') {
+                    Some((p, f)) => (p, Some(f)),
+                    None => (v.as_str(), None),
+                };
+                let path = path.split('?').next().unwrap();
+                let target = if path.is_empty() {
+                    page.clone()
+                } else {
+                    let mut t = page.parent().unwrap().to_path_buf();
+                    let mut inside = true;
+                    for part in path.split('/') {
+                        match part {
+                            "" | "." => {}
+                            ".." => inside &= t.pop(),
+                            p => t.push(p),
+                        }
+                    }
+                    if !inside {
+                        problems.push(format!("{what}: leaves the site"));
+                        continue;
+                    }
+                    if site.join(&t).is_dir() {
+                        t.push("index.html");
+                    }
+                    t
+                };
+                if !site.join(&target).is_file() {
+                    problems.push(format!("{what}: {} does not exist", target.display()));
+                    continue;
+                }
+                if let Some(frag) = frag.filter(|f| !f.is_empty()) {
+                    match pages.get(&target) {
+                        Some(t) if t.ids().contains(&frag) => {}
+                        Some(_) => problems.push(format!("{what}: no id {frag} in {}", target.display())),
+                        None => problems.push(format!("{what}: a fragment into a file that is not HTML")),
+                    }
+                }
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_link_resolves() {
+    let site = common::built_site();
+    let problems = check_links(site);
+    assert!(problems.is_empty(), "broken links:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_link_checker_finds_broken_links() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("a.css"), "").unwrap();
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<!DOCTYPE html><html><head><title>t</title><link rel=stylesheet href=a.css>\
+         <script src=\"https://cdn.example/x.js\"></script></head><body><p id=x>\
+         <a href=\"sub/\">dir without index</a><a href=\"#x\">ok</a><a href=\"#nope\">no id</a>\
+         <a href=\"missing.html\">missing</a><a href=\"/abs.html\">absolute</a><a href=\"../up.html\">up</a>\
+         <img src=\"a.css#frag\" alt=\"\"></p></body></html>",
+    )
+    .unwrap();
+    let problems = check_links(dir.path());
+    let want = [
+        "loads from another host",
+        "sub/index.html does not exist",
+        "no id nope",
+        "missing.html does not exist",
+        "not a relative link",
+        "leaves the site",
+        "not HTML",
+    ];
+    for w in want {
+        assert!(problems.iter().any(|p| p.contains(w)), "{w} in {problems:#?}");
+    }
+    assert_eq!(problems.len(), want.len(), "{problems:#?}");
+}
+
+#[test]
+fn every_page_is_well_formed_html() {
+    let site = common::built_site();
+    let pages = html_files(site);
+    assert!(pages.len() >= 9, "{pages:?}");
+    for f in pages {
+        let text = std::fs::read_to_string(site.join(&f)).unwrap();
+        let html = common::parse_html(&text);
+        assert!(html.errors.is_empty(), "{}: {:?}", f.display(), html.errors);
+        let ids = html.ids();
+        for (i, id) in ids.iter().enumerate() {
+            assert!(!ids[..i].contains(id), "{}: duplicate id {id}", f.display());
+        }
+        assert!(text.starts_with("<!DOCTYPE html>"), "{}", f.display());
+    }
+}
+
+#[test]
+fn the_html_check_finds_errors() {
+    for bad in [
+        "<html><body><p>no doctype</p></body></html>",
+        "<!DOCTYPE html><title>t</title><div><span>open",
+        "<!DOCTYPE html><title>t</title><p a=1 a=2>x</p>",
+        "<!DOCTYPE html><title>t</title></b>",
+    ] {
+        assert!(!common::parse_html(bad).errors.is_empty(), "{bad}");
+    }
+    assert!(common::parse_html("<!DOCTYPE html><html lang=en><head><title>t</title></head><body><p>x</body></html>")
+        .errors
+        .is_empty());
+}
+
+#[test]
+fn nothing_comes_from_another_host() {
+    let site = common::built_site();
+    for f in common::files(site) {
+        if f.extension().is_some_and(|e| e == "css" || e == "js") {
+            let text = std::fs::read_to_string(site.join(&f)).unwrap();
+            for bad in ["@import", "url(http", "url(//", "fetch(", "XMLHttpRequest", "fonts.googleapis"] {
+                assert!(!text.contains(bad), "{}: {bad}", f.display());
+            }
+        }
+    }
+}
+
+#[test]
+fn assets_are_fingerprinted() {
+    let site = common::built_site();
+    let assets: Vec<String> =
+        common::files(&site.join("assets")).iter().map(|f| f.to_string_lossy().into_owned()).collect();
+    assert_eq!(assets.len(), 2, "{assets:?}");
+    for a in &assets {
+        let parts: Vec<&str> = a.split('.').collect();
+        assert!(parts.len() == 3 && parts[1].len() == 10 && parts[1].bytes().all(|b| b.is_ascii_hexdigit()), "{a}");
+    }
+}
+
+#[test]
+fn downloads_list_every_channel_arch_and_kind() {
+    let site = common::built_site();
+    let text = std::fs::read_to_string(site.join("downloads.html")).unwrap();
+    let html = common::parse_html(&text);
+    let rows: BTreeMap<&str, &Vec<(String, String)>> = html
+        .elements
+        .iter()
+        .filter(|(t, _)| t == "tr")
+        .filter_map(|(_, a)| a.iter().find(|(k, _)| k == "id").map(|(_, v)| (v.as_str(), a)))
+        .collect();
+    let fixtures = common::fixture_manifests();
+    for channel in ["nixos-unstable", "nixos-25.05", common::MISSING_CHANNEL] {
+        let m = fixtures.iter().map(|(_, m)| m).find(|m| m.channel == channel);
+        for arch in Arch::ALL {
+            for kind in AssetKind::ALL {
+                let id = format!("{channel}-{}-{}", arch.as_str(), nixos_images_site::downloads::kind_id(kind));
+                let row = rows.get(id.as_str()).unwrap_or_else(|| panic!("no row {id}"));
+                let missing = row.iter().any(|(k, v)| k == "class" && v == "missing-row");
+                match m.and_then(|m| m.asset(kind, arch)) {
+                    Some(a) => {
+                        assert!(!missing, "{id}");
+                        assert!(text.contains(&format!("<code class=\"sha256\">{}</code>", a.sha256)), "{id}");
+                        assert!(
+                            text.contains(&format!("echo &#39;{}  {}&#39; | sha256sum -c -", a.sha256, a.name)),
+                            "{id}"
+                        );
+                    }
+                    None => assert!(missing, "{id} shown as missing"),
+                }
+            }
+        }
+    }
+    assert!(text.contains("No aarch64-linux images in this release."));
+    assert!(text.contains("No release of nixos-25.11 is published yet."));
+    assert!(text.contains("chain --autofree https://github.com/nix-community/nixos-images/releases/download/nixos-unstable/netboot-aarch64-linux.ipxe"));
+    for (_, m) in &fixtures {
+        assert!(text.contains(&m.date) && text.contains(&m.nixpkgs_revision), "{}", m.channel);
+    }
+}
+
+#[test]
+fn every_page_links_the_generator_and_downloads() {
+    let site = common::built_site();
+    for f in html_files(site) {
+        let text = std::fs::read_to_string(site.join(&f)).unwrap();
+        let root = if f.parent().is_some_and(|p| p != Path::new("")) { "../" } else { "" };
+        assert!(text.contains(&format!("href=\"{root}generator/index.html\"")), "{}", f.display());
+        assert!(text.contains(&format!("href=\"{root}downloads.html\"")), "{}", f.display());
+    }
+}
+
+/// `--name: value` pairs of the light `:root` block and of the dark one.
+fn palette(css: &str) -> Vec<BTreeMap<String, String>> {
+    css.split(":root {")
+        .skip(1)
+        .map(|block| {
+            block[..block.find('}').unwrap()]
+                .split(';')
+                .filter_map(|decl| {
+                    let decl: String = decl.lines().filter(|l| !l.trim_start().starts_with("/*")).collect();
+                    let (k, v) = decl.trim().split_once(':')?;
+                    Some((k.trim().to_string(), v.trim().to_string()))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Site and generator share one look: every colour the generator defines has the same value on the site, in the
+/// light and the dark scheme.
+#[test]
+fn site_and_generator_share_the_palette() {
+    let web_css = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/style.css");
+    let Ok(web) = std::fs::read_to_string(&web_css) else {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{} is missing", web_css.display());
+        return;
+    };
+    let site = nixos_images_site::theme::ASSETS.iter().find(|(n, _)| *n == "style.css").unwrap().1;
+    let (web, site) = (palette(&web), palette(site));
+    assert_eq!(web.len(), 2, "web/style.css: a light and a dark :root block");
+    assert_eq!(site.len(), 2);
+    for (w, s) in web.iter().zip(&site) {
+        for (k, v) in w {
+            assert_eq!(s.get(k), Some(v), "{k}");
+        }
+    }
+}
