@@ -41,12 +41,16 @@ struct Case {
     delay: u32,
     /// `--kexec-extra-flags` for the script, if any.
     extra_flags: Option<&'static str>,
+    /// The image's own script (`render kexec-run --release-init`, as the Nix module renders it): the init path and
+    /// kernel parameters built in, no `kexec/run.release` next to it.
+    image_build: bool,
 }
 
 const CASES: &[Case] = &[
-    Case { example: "static-hetzner.toml", delay: 1, extra_flags: None },
-    Case { example: "many-keys.toml", delay: 0, extra_flags: None },
-    Case { example: "two-interfaces.toml", delay: 1, extra_flags: Some("--foo --bar") },
+    Case { example: "static-hetzner.toml", delay: 1, extra_flags: None, image_build: false },
+    Case { example: "many-keys.toml", delay: 0, extra_flags: None, image_build: false },
+    Case { example: "two-interfaces.toml", delay: 1, extra_flags: Some("--foo --bar"), image_build: false },
+    Case { example: "static-hetzner.toml", delay: 0, extra_flags: None, image_build: true },
 ];
 
 const REQUIRED_TOOLS: &[&str] = &["dash", "busybox", "shellcheck", "cpio", "gzip", "unshare"];
@@ -131,9 +135,20 @@ fn failures_change_nothing_under_busybox_sh() {
 
 /// Runs the script of one example and checks the kexec calls and the appended overlay.
 fn check(case: &Case, shell: &Shell) {
-    let what = format!("{} under {}", case.example, shell.name());
+    let what = format!(
+        "{}{} under {}",
+        case.example,
+        if case.image_build { " (the image's own script)" } else { "" },
+        shell.name()
+    );
     let req = load(case.example, Some(case.delay));
     let fx = Fixture::new(&req);
+    if case.image_build {
+        let params: Vec<String> = RELEASE_PARAMS.split(' ').map(String::from).collect();
+        let boot = nixos_images_core::release::ReleaseBoot::new(INIT, &params).unwrap();
+        write(&fx.kexec_dir.join("run"), kexec_run::script_with_release(&req, Some(&boot)), 0o755);
+        fs::remove_file(fx.kexec_dir.join(kexec_run::RELEASE_RUN_NAME)).unwrap();
+    }
     let mut args = vec![];
     if let Some(flags) = case.extra_flags {
         args = vec!["--kexec-extra-flags", flags];
@@ -208,7 +223,9 @@ fn check(case: &Case, shell: &Shell) {
     );
 
     // Nothing is left next to the tarball.
-    assert_eq!(fx.kexec_dir_listing(), Fixture::TARBALL_FILES, "{what}: files left in kexec/");
+    let files: Vec<&str> =
+        Fixture::TARBALL_FILES.iter().copied().filter(|f| !case.image_build || *f != "run.release").collect();
+    assert_eq!(fx.kexec_dir_listing(), files, "{what}: files left in kexec/");
 }
 
 /// A missing run.release and an unknown argument stop the script before it changes anything.
