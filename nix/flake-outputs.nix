@@ -112,6 +112,8 @@ in
     in
     kinds.${image.kind}.output (nixosSystemOf args).config;
   lib.images = builtins.attrNames images;
+  # The stable input's release ("25.11"): the release workflow names its channel nixos-<this>.
+  lib.stableRelease = nixos-stable.lib.trivial.release;
 
   nixosModules = {
     kexec-installer = ./modules/kexec-installer.nix;
