@@ -219,6 +219,8 @@ fn the_kexec_module_renders_kexec_run_with_the_real_cli() {
     let written = std::fs::read_to_string(&out).unwrap();
     assert_eq!(written, kexec_run::script_with_release(&req, Some(&boot)));
     assert_eq!(ReleaseBoot::from_run_script(&written), Some(boot));
+    let lint = Command::new("shellcheck").args(["-s", "sh"]).arg(&out).output().expect("shellcheck is installed");
+    assert!(lint.status.success(), "shellcheck:\n{}", String::from_utf8_lossy(&lint.stdout));
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o755);
 }
@@ -260,5 +262,81 @@ fn render_args_is_a_flag_set_the_cli_accepts() {
         let boot =
             if kind == "ipxe" { ReleaseBoot::from_netboot_ipxe(&text) } else { ReleaseBoot::from_run_script(&text) };
         assert_eq!(boot, Some(ReleaseBoot::new(INIT, &["-x".into(), "console=ttyAMA0,115200n8".into()]).unwrap()));
+    }
+}
+
+/// The flake's outputs evaluated with stand-in nixpkgs inputs (`fixtures/nix/stub-flake-inputs.nix`): the package
+/// names per system, the checks (packages and the VM tests of nix/tests), the modules, the channel each image is
+/// rendered for; and `nixos-images-gen build` asks for packages the flake and the build tests' fixture flake have.
+#[test]
+fn flake_outputs_have_the_images_build_asks_for() {
+    let nix = Nix::new();
+    let expr = format!(
+        "let inputs = import {stub}; outputs = import {outputs} (inputs // {{ self = outputs; }}); \
+         fixture = (import {fixture}).outputs {{ self = fixture; }}; names = builtins.attrNames; \
+         channelOf = p: (builtins.head (builtins.filter (m: builtins.isAttrs m && m ? nixos-images) p.args.modules)).nixos-images.channel; in {{ \
+         packages = builtins.mapAttrs (s: names) outputs.packages; checks = builtins.mapAttrs (s: names) outputs.checks; \
+         modules = names outputs.nixosModules; devShells = names outputs.devShells; formatter = names outputs.formatter; \
+         fixture = builtins.mapAttrs (s: names) fixture.packages; \
+         channels = builtins.mapAttrs (n: p: if p ? output then channelOf p else null) outputs.packages.x86_64-linux; \
+         outputs = builtins.mapAttrs (n: p: p.output or null) outputs.packages.aarch64-linux; }}",
+        stub = repo().join("cli/tests/fixtures/nix/stub-flake-inputs.nix").display(),
+        outputs = repo().join("nix/flake-outputs.nix").display(),
+        fixture = repo().join("cli/tests/fixtures/build-flake/flake.nix").display(),
+    );
+    let v = nix.eval_json(&expr);
+    let names =
+        |v: &Value| -> Vec<String> { v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().into()).collect() };
+    let images: Vec<String> = ["nixos-unstable", "nixos-stable"]
+        .iter()
+        .flat_map(|ch| {
+            [format!("kexec-installer-{ch}"), format!("kexec-installer-{ch}-noninteractive"), format!("netboot-{ch}")]
+        })
+        .collect();
+    for system in ["x86_64-linux", "aarch64-linux"] {
+        let packages = names(&v["packages"][system]);
+        for p in images.iter().map(String::as_str).chain(["nixos-images", "nixos-images-agent", "default"]) {
+            assert!(packages.iter().any(|n| n == p), "{system}: package {p} in {packages:?}");
+        }
+        assert_eq!(packages.len(), images.len() + 3, "{packages:?}");
+        let checks = names(&v["checks"][system]);
+        assert!(images.iter().all(|i| checks.contains(i)), "{system}: checks re-export the images: {checks:?}");
+        assert_eq!(checks.contains(&"vm-kexec".to_string()), system == "x86_64-linux", "{checks:?}");
+        // The build tests' fixture flake has the same image names.
+        let mut fixture = names(&v["fixture"][system]);
+        fixture.retain(|n| n != "broken");
+        let mut expected = images.clone();
+        fixture.sort();
+        expected.sort();
+        assert_eq!(fixture, expected, "fixtures/build-flake mirrors the flake's images");
+    }
+    for m in ["default", "kexec-installer", "netboot-installer", "noninteractive", "networkd", "serial", "overlay"] {
+        assert!(names(&v["modules"]).iter().any(|n| n == m), "nixosModules.{m}");
+    }
+    assert_eq!(names(&v["devShells"]), ["aarch64-linux", "x86_64-linux"]);
+    assert_eq!(names(&v["formatter"]), ["aarch64-linux", "x86_64-linux"]);
+    for image in &images {
+        let channel = if image.contains("unstable") { "nixos-unstable" } else { "nixos-25.11" };
+        assert_eq!(v["channels"][image], Value::from(channel), "{image} is rendered for {channel}");
+        let output = if image.starts_with("netboot") { "netbootInstaller" } else { "kexecInstallerTarball" };
+        assert_eq!(v["outputs"][image], Value::from(output), "{image}");
+    }
+
+    // `build --dry-run` names a package the flake has, for every image kind and both channels.
+    let cli = env!("CARGO_BIN_EXE_nixos-images-gen");
+    for image in ["kexec", "kexec-noninteractive", "netboot"] {
+        for channel in ["nixos-unstable", "nixos-25.11"] {
+            let out = Command::new(cli)
+                .args(["build", "--dry-run", "--image", image, "--arch", "aarch64-linux", "--channel", channel])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let stdout = String::from_utf8(out.stdout).unwrap();
+            let name = stdout
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("name = \"")?.strip_suffix("\";"))
+                .unwrap_or_else(|| panic!("no name in {stdout}"));
+            assert!(images.iter().any(|i| i == name), "build asks for {name}, which the flake does not have");
+        }
     }
 }
