@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# Prints the build time of the whole docs site: `nixos-images-site build` (release build) from the fixture
-# manifests, with the web generator's dist when it exists (web/build.sh), RUNS times (default 5), wall time each.
+# Prints the build time of the whole docs site: `nixos-images-site build` (release build) from the test
+# manifests (examples/manifests/ and site/tests/fixtures/manifests/), with the web generator's dist when it
+# exists (web/build.sh), RUNS times (default 5), wall time each.
 #
 #   site/bench.sh [--manifests DIR] [--generator DIR] [--runs N]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-manifests=$root/site/tests/fixtures/manifests
+manifests=("$root/examples/manifests" "$root/site/tests/fixtures/manifests")
 generator=$root/target/web/dist
 runs=5
 while (($#)); do
   case $1 in
-    --manifests) manifests=$2; shift 2 ;;
+    --manifests) manifests=("$2"); shift 2 ;;
     --generator) generator=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
@@ -21,7 +22,8 @@ cargo build --release --locked -q -p nixos-images-site
 bin=$root/target/release/nixos-images-site
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-args=(build --manifests "$manifests" --base-url /nixos-images/ --expect-channel nixos-25.11)
+args=(build --base-url /nixos-images/ --expect-channel nixos-24.11)
+for m in "${manifests[@]}"; do args+=(--manifests "$m"); done
 if [ -f "$generator/index.html" ]; then
   args+=(--generator "$generator")
   echo "with the generator from $generator"

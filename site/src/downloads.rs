@@ -16,11 +16,16 @@ pub struct Release {
     pub manifest: Manifest,
 }
 
-/// Every `*.json` below `dir` (recursively, sorted), parsed with `Manifest::parse`; errors name the file and field.
-pub fn load_dir(dir: &Path) -> Result<Vec<Release>> {
+/// Every `*.json` below the directories (recursively, sorted), parsed with `Manifest::parse`; errors name the
+/// file and field. Two manifests of one channel are an error.
+pub fn load_dirs(dirs: &[PathBuf]) -> Result<Vec<Release>> {
     let mut files = Vec::new();
-    collect(dir, &mut files).with_context(|| format!("--manifests {}", dir.display()))?;
-    files.sort();
+    for dir in dirs {
+        let mut found = Vec::new();
+        collect(dir, &mut found).with_context(|| format!("--manifests {}", dir.display()))?;
+        found.sort();
+        files.extend(found);
+    }
     let mut releases = Vec::new();
     let mut problems = Vec::new();
     for file in files {

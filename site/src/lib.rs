@@ -34,8 +34,8 @@ pub const CLI_REFERENCE: &str = include_str!("../cli-reference.json");
 /// What `build` needs.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// A directory holding release manifests (`*.json`, searched recursively).
-    pub manifests: PathBuf,
+    /// Directories holding release manifests (`*.json`, searched recursively).
+    pub manifests: Vec<PathBuf>,
     pub out: PathBuf,
     /// The path the site is published under (`/nixos-images/`); used to check the generator's build.
     pub base_url: String,
@@ -84,7 +84,7 @@ fn nav(pages: &[(String, String)]) -> Vec<NavItem> {
 /// Builds the whole site into `opts.out` (created; existing files are replaced, others left alone).
 pub fn build(opts: &Options) -> Result<Report> {
     let theme = theme::Theme::load(opts.theme.as_deref())?;
-    let releases = downloads::load_dir(&opts.manifests)?;
+    let releases = downloads::load_dirs(&opts.manifests)?;
     let reference_json = match &opts.reference {
         Some(p) => fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
         None => CLI_REFERENCE.to_string(),

@@ -17,9 +17,10 @@ struct Cli {
 enum Cmd {
     /// Render the pages, the downloads page and the CLI reference into a directory of static files
     Build {
-        /// Directory of release manifests (`manifest.json` of each release; `*.json`, searched recursively)
-        #[arg(long, value_name = "DIR")]
-        manifests: PathBuf,
+        /// Directory of release manifests (`manifest.json` of each release; `*.json`, searched recursively);
+        /// repeatable
+        #[arg(long, value_name = "DIR", required = true)]
+        manifests: Vec<PathBuf>,
         /// Output directory (created)
         #[arg(long, value_name = "DIR", default_value = "public")]
         out: PathBuf,

@@ -1,5 +1,5 @@
 //! The site in a real headless Chromium, driven over WebDriver (chromedriver on loopback, fantoccini over plain
-//! HTTP): the site, built from the fixture manifests with the web generator (`target/web/dist`, `web/build.sh`),
+//! HTTP): the site, built from examples/manifests/ and the site's fixture manifest with the web generator (`target/web/dist`, `web/build.sh`),
 //! is served under a sub-path by `nixos_images_site::serve` on 127.0.0.1; the test opens the home page, follows
 //! the navigation to the downloads page, compares a row's SHA-256 with the fixture manifest, copies its command,
 //! then opens the generator from the navigation and has it render an install command. Screenshots go to
@@ -159,7 +159,7 @@ async fn home_downloads_and_generator_in_chromium() {
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&shots).unwrap();
     nixos_images_site::build(&nixos_images_site::Options {
-        manifests: common::fixtures_dir(),
+        manifests: common::manifest_dirs(),
         out: out.clone(),
         base_url: BASE.into(),
         generator: Some(generator_dist()),
@@ -191,7 +191,7 @@ async fn session(c: &Client, server: &nixos_images_site::serve::Server, shots: &
     // Downloads, through the navigation.
     click_nav(c, "Downloads").await;
     wait_until(c, "the downloads page", "return location.pathname.endsWith('/downloads.html');", vec![]).await;
-    let (_, m) = common::fixture_manifests().into_iter().find(|(t, _)| t == "nixos-unstable").unwrap();
+    let m = common::all_manifests().into_iter().find(|m| m.channel == "nixos-unstable").unwrap();
     let asset = m.asset(AssetKind::KexecNoninteractive, Arch::X86_64Linux).unwrap();
     let row = c.find(Locator::Id("nixos-unstable-x86_64-linux-kexec-noninteractive")).await.unwrap();
     let sha = row.find(Locator::Css("code.sha256")).await.unwrap().text().await.unwrap();

@@ -7,7 +7,7 @@ use std::fs;
 
 fn options(out: &std::path::Path) -> nixos_images_site::Options {
     nixos_images_site::Options {
-        manifests: common::fixtures_dir(),
+        manifests: common::manifest_dirs(),
         out: out.to_path_buf(),
         base_url: "/".into(),
         ..Default::default()
@@ -52,7 +52,7 @@ fn a_bad_manifest_names_its_file_and_field() {
     let file = manifests.join("nixos-unstable/manifest.json");
     fs::write(&file, m.to_json()).unwrap();
     let err = nixos_images_site::build(&nixos_images_site::Options {
-        manifests: manifests.clone(),
+        manifests: vec![manifests.clone()],
         ..options(&dir.path().join("out"))
     })
     .unwrap_err();
@@ -62,8 +62,11 @@ fn a_bad_manifest_names_its_file_and_field() {
     fs::write(&file, "{\"schema\": \"nixos-images/manifest/v1\", \"tag\": 3}").unwrap();
     let msg = format!(
         "{:#}",
-        nixos_images_site::build(&nixos_images_site::Options { manifests, ..options(&dir.path().join("out")) })
-            .unwrap_err()
+        nixos_images_site::build(&nixos_images_site::Options {
+            manifests: vec![manifests],
+            ..options(&dir.path().join("out"))
+        })
+        .unwrap_err()
     );
     assert!(msg.contains(&format!("{}: tag:", file.display())), "{msg}");
 }

@@ -16,7 +16,7 @@ fn builds_are_reproducible() {
     let a = common::built_site();
     let b = tempfile::tempdir().unwrap();
     nixos_images_site::build(&nixos_images_site::Options {
-        manifests: common::fixtures_dir(),
+        manifests: common::manifest_dirs(),
         out: b.path().to_path_buf(),
         base_url: "/".into(),
         expect_channels: vec![common::MISSING_CHANNEL.into()],

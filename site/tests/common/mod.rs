@@ -8,14 +8,36 @@ use nixos_images_core::manifest::{Asset, AssetKind, Manifest, NetbootBoot, MANIF
 use nixos_images_core::Arch;
 use sha2::{Digest, Sha256};
 
+/// The site's own fixture: `tests/fixtures/manifests/` (made by `fixture_manifests`).
 pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/manifests")
 }
 
-/// The channel the test build expects but has no manifest for (shown as missing).
-pub const MISSING_CHANNEL: &str = "nixos-25.11";
+/// `examples/manifests/`: what `nixos-images-gen release` writes (cli/tests/release.rs keeps them current).
+pub fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/manifests")
+}
 
-/// The fixture releases: nixos-unstable with every asset; nixos-25.05 with x86_64 only (aarch64 missing).
+/// Every manifest directory of the test builds.
+pub fn manifest_dirs() -> Vec<PathBuf> {
+    vec![examples_dir(), fixtures_dir()]
+}
+
+/// Every manifest of the test builds: the examples' and the site's fixture.
+pub fn all_manifests() -> Vec<Manifest> {
+    let mut out: Vec<Manifest> = fixture_manifests().into_iter().map(|(_, m)| m).collect();
+    for e in std::fs::read_dir(examples_dir()).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        out.push(Manifest::parse(&text).unwrap());
+    }
+    out
+}
+
+/// The channel the test build expects but has no manifest for (shown as missing).
+pub const MISSING_CHANNEL: &str = "nixos-24.11";
+
+/// The site's fixture release: nixos-25.05 with x86_64 only (aarch64 missing). The full releases are
+/// `examples/manifests/`.
 pub fn fixture_manifests() -> Vec<(String, Manifest)> {
     let release = |channel: &str, date: &str, rev_seed: &str, arches: &[Arch]| -> Manifest {
         let rev: String = Sha256::digest(rev_seed.as_bytes())[..20].iter().map(|b| format!("{b:02x}")).collect();
@@ -55,10 +77,7 @@ pub fn fixture_manifests() -> Vec<(String, Manifest)> {
             assets,
         }
     };
-    vec![
-        ("nixos-unstable".into(), release("nixos-unstable", "2026-11-22", "unstable", &Arch::ALL)),
-        ("nixos-25.05".into(), release("nixos-25.05", "2026-11-23", "25.05", &[Arch::X86_64Linux])),
-    ]
+    vec![("nixos-25.05".into(), release("nixos-25.05", "2026-11-23", "25.05", &[Arch::X86_64Linux]))]
 }
 
 /// The site built once from the fixtures into `target/site-test/public` (shared by the tests of one binary).
@@ -69,7 +88,7 @@ pub fn built_site() -> &'static Path {
         let out = target.join(format!("public-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&out);
         nixos_images_site::build(&nixos_images_site::Options {
-            manifests: fixtures_dir(),
+            manifests: manifest_dirs(),
             out: out.clone(),
             base_url: "/".into(),
             expect_channels: vec![MISSING_CHANNEL.into()],
