@@ -85,6 +85,9 @@ pub struct ReleaseInfo {
     pub nixpkgs_revision: String,
     pub nixpkgs_short: String,
     pub nixpkgs_url: String,
+    /// The release's `SHA256SUMS` and `manifest.json`.
+    pub sums_url: String,
+    pub manifest_url: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -226,6 +229,8 @@ pub fn view(releases: &[Release], expect_channels: &[String]) -> View {
                     nixpkgs_short: m.nixpkgs_revision[..12].to_string(),
                     nixpkgs_url: format!("https://github.com/NixOS/nixpkgs/commit/{}", m.nixpkgs_revision),
                     nixpkgs_revision: m.nixpkgs_revision.clone(),
+                    sums_url: format!("{}/{}/SHA256SUMS", m.base_url.trim_end_matches('/'), m.tag),
+                    manifest_url: format!("{}/{}/manifest.json", m.base_url.trim_end_matches('/'), m.tag),
                 }),
                 channel,
                 arches,
@@ -233,4 +238,36 @@ pub fn view(releases: &[Release], expect_channels: &[String]) -> View {
         })
         .collect();
     View { channels }
+}
+
+/// The install example of the kexec page: the newest release of nixos-unstable (else the newest stable) for
+/// x86_64, non-interactive tarball, downloaded into /root, verified, unpacked and run.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstallExample {
+    pub channel: String,
+    pub arch: String,
+    pub date: String,
+    pub name: String,
+    pub sha256: String,
+    pub command: String,
+}
+
+pub fn install_example(releases: &[Release]) -> Option<InstallExample> {
+    let mut ms: Vec<&Manifest> = releases.iter().map(|r| &r.manifest).collect();
+    ms.sort_by_key(|m| channel_order(&m.channel));
+    ms.into_iter().find_map(|m| {
+        let a = m.asset(AssetKind::KexecNoninteractive, Arch::X86_64Linux)?;
+        let name = ShellWord(&a.name).to_string();
+        Some(InstallExample {
+            channel: m.channel.clone(),
+            arch: a.arch.clone(),
+            date: m.date.clone(),
+            command: format!(
+                "cd /root && {} && tar -C /root -xzf {name} && /root/kexec/run",
+                verify_command(&m.url(a), &a.name, &a.sha256)
+            ),
+            name: a.name.clone(),
+            sha256: a.sha256.clone(),
+        })
+    })
 }

@@ -117,7 +117,10 @@ pub fn build(opts: &Options) -> Result<Report> {
         assets: theme.asset_map(root),
     };
 
+    let install = downloads::install_example(&releases);
     for (file, src) in &pages {
+        // Pages may use template expressions (`{{ install.command }}`), filled in before Markdown.
+        let src = &markdown::expand(file, src, minijinja::context! { install => install })?;
         let title = markdown::title(src);
         let html = theme.render(
             "page.html",

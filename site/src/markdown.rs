@@ -1,7 +1,21 @@
 //! Markdown pages to HTML (pulldown-cmark, CommonMark plus tables), headings given ids for anchors (`{#id}` or
 //! a slug of their text).
 
+use anyhow::{anyhow, Result};
 use pulldown_cmark::{html, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+
+/// Fills a page's template expressions (minijinja, no escaping: the result is Markdown, not HTML). Values that
+/// come from manifests are checked by `Manifest::parse` (file names, URLs, hex digests). Only pages with `{{` or
+/// `{%` are templates; in them `{#` opens a template comment, so their headings take the slug as id.
+pub fn expand(name: &str, src: &str, ctx: minijinja::Value) -> Result<String> {
+    if !src.contains("{{") && !src.contains("{%") {
+        return Ok(src.to_string());
+    }
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_keep_trailing_newline(true);
+    env.render_str(src, ctx).map_err(|e| anyhow!("page {name}: {e:#}"))
+}
 
 /// The page's title: the text of its first `# ` heading.
 pub fn title(src: &str) -> String {

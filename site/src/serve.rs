@@ -133,3 +133,24 @@ fn handle(mut stream: TcpStream, root: &Path, base: &str) -> std::io::Result<()>
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::resolve;
+
+    #[test]
+    fn only_files_below_the_root_under_the_base() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("index.html"), "i").unwrap();
+        std::fs::write(dir.path().join("sub/index.html"), "s").unwrap();
+        std::fs::write(dir.path().join("a b.css"), "c").unwrap();
+        let r = |p: &str| resolve(dir.path(), "/base/", p).map(|f| f.strip_prefix(dir.path()).unwrap().to_owned());
+        assert_eq!(r("/base/").unwrap().to_str(), Some("index.html"));
+        assert_eq!(r("/base/sub/?x=1").unwrap().to_str(), Some("sub/index.html"));
+        assert_eq!(r("/base/a%20b.css").unwrap().to_str(), Some("a b.css"));
+        for bad in ["/index.html", "/base/../index.html", "/base/%2e%2e/x", "/base/missing", "/basex/index.html"] {
+            assert_eq!(r(bad), None, "{bad}");
+        }
+    }
+}

@@ -274,3 +274,21 @@ fn site_and_generator_share_the_palette() {
         }
     }
 }
+
+/// The kexec page's one-line install is the newest nixos-unstable release's, verified with its SHA-256.
+#[test]
+fn the_kexec_page_has_the_releases_verified_install() {
+    let site = common::built_site();
+    let text = std::fs::read_to_string(site.join("kexec.html")).unwrap();
+    let m = common::all_manifests().into_iter().find(|m| m.channel == "nixos-unstable").unwrap();
+    let a = m.asset(AssetKind::KexecNoninteractive, Arch::X86_64Linux).unwrap();
+    let want = format!(
+        "cd /root &amp;&amp; curl -fL --proto '=https' -o {n} {u} &amp;&amp; echo '{s}  {n}' | sha256sum -c - \
+         &amp;&amp; tar -C /root -xzf {n} &amp;&amp; /root/kexec/run",
+        n = a.name,
+        u = m.url(a),
+        s = a.sha256
+    );
+    assert!(text.contains(&want), "{want}");
+    assert!(!text.contains("{{") && !text.contains("{%"), "every template expression is filled");
+}
