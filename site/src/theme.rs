@@ -67,6 +67,7 @@ impl Theme {
             }
             _ => minijinja::escape_formatter(out, state, value),
         });
+        env.add_filter("ticks", ticks);
         for (name, text) in templates {
             env.add_template_owned(name.clone(), text).map_err(|e| anyhow!("theme template {name}: {e:#}"))?;
         }
@@ -115,4 +116,21 @@ pub fn escape_html(s: &str) -> String {
         }
     }
     out
+}
+
+/// The `ticks` filter: plain text (CLI help) to HTML, with `backtick spans` as `<code>`.
+fn ticks(text: &str) -> minijinja::Value {
+    let mut out = String::new();
+    for (i, part) in text.split('`').enumerate() {
+        // An odd number of backticks leaves the last part outside any span.
+        if i % 2 == 1 && text.matches('`').count() >= i + 1 {
+            out.push_str(&format!("<code>{}</code>", escape_html(part)));
+        } else if i % 2 == 1 {
+            out.push('`');
+            out.push_str(&escape_html(part));
+        } else {
+            out.push_str(&escape_html(part));
+        }
+    }
+    minijinja::Value::from_safe_string(out)
 }

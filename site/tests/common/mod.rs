@@ -80,12 +80,15 @@ pub fn fixture_manifests() -> Vec<(String, Manifest)> {
     vec![("nixos-25.05".into(), release("nixos-25.05", "2026-11-23", "25.05", &[Arch::X86_64Linux]))]
 }
 
-/// The site built once from the fixtures into `target/site-test/public` (shared by the tests of one binary).
+/// The site built once from the fixtures into `target/site-test/public-<test binary>` (shared by its tests).
 pub fn built_site() -> &'static Path {
     static SITE: OnceLock<PathBuf> = OnceLock::new();
     SITE.get_or_init(|| {
         let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/site-test");
-        let out = target.join(format!("public-{}", std::process::id()));
+        // One directory per test binary (they run in parallel), rebuilt on each run.
+        let exe = std::env::current_exe().unwrap();
+        let name = exe.file_stem().unwrap().to_string_lossy();
+        let out = target.join(format!("public-{}", name.split('-').next().unwrap()));
         let _ = std::fs::remove_dir_all(&out);
         nixos_images_site::build(&nixos_images_site::Options {
             manifests: manifest_dirs(),
