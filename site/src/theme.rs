@@ -123,7 +123,7 @@ fn ticks(text: &str) -> minijinja::Value {
     let mut out = String::new();
     for (i, part) in text.split('`').enumerate() {
         // An odd number of backticks leaves the last part outside any span.
-        if i % 2 == 1 && text.matches('`').count() >= i + 1 {
+        if i % 2 == 1 && text.matches('`').count() > i {
             out.push_str(&format!("<code>{}</code>", escape_html(part)));
         } else if i % 2 == 1 {
             out.push('`');
