@@ -7,7 +7,16 @@
   system,
 }:
 let
-  tarball = self.packages.${system}.kexec-installer-nixos-unstable;
+  # The released image plus what the test driver needs to reach the installer after the kexec (its backdoor
+  # shell and virtio drivers); everything else is the package's.
+  tarball = self.lib.image {
+    inherit system;
+    name = "kexec-installer-nixos-unstable";
+    modules = [
+      (pkgs.path + "/nixos/modules/testing/test-instrumentation.nix")
+      (pkgs.path + "/nixos/modules/profiles/qemu-guest.nix")
+    ];
+  };
   keys = pkgs.runCommand "nixos-images-test-keys" { nativeBuildInputs = [ pkgs.openssh ]; } ''
     mkdir $out
     ssh-keygen -q -t ed25519 -N "" -C test-client -f $out/client
