@@ -115,6 +115,13 @@ fn copy_writes_a_plain_writable_tree() {
     assert_eq!(std::fs::read_to_string(copied.join("image")).unwrap(), "netboot-nixos-unstable x86_64-linux\n");
     use std::os::unix::fs::PermissionsExt;
     assert_ne!(std::fs::metadata(copied.join("image")).unwrap().permissions().mode() & 0o200, 0);
+    // A second copy to the same place is refused before anything is built.
+    let again = env.build(
+        &["--image", "netboot", "--arch", "x86_64-linux", "--channel", "nixos-unstable", "--copy", "-o", "copied"],
+        None,
+    );
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("error: --output: copied already exists"), "{}", text(&again.stderr));
 }
 
 #[test]

@@ -166,6 +166,10 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         None => image_attr(req.image, req.channel).map_err(|e| UsageError(vec![e]))?,
     };
     let flake = flake_ref(&args.flake).map_err(|e| UsageError(vec![format!("{e:#}")]))?;
+    // nix replaces an old result link itself; a copy never lands in (or over) something that is already there.
+    if args.copy && !args.dry_run && std::fs::symlink_metadata(&args.output).is_ok() {
+        return Err(UsageError(vec![format!("--output: {} already exists", args.output.display())]).into());
+    }
     let dir =
         tempfile::Builder::new().prefix("nixos-images-build.").tempdir().context("creating a temporary directory")?;
     write_flake(dir.path(), &req, &flake, system, &attr)?;
