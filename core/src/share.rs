@@ -1,7 +1,8 @@
 //! Share links: a request packed into a URL fragment (`#r=1.<base64url>`), so a link restores the web form.
 //!
-//! The fragment is never sent to a server. The request is serialized as JSON (the request file schema), compressed
-//! with raw deflate and encoded as unpadded base64url; the `1.` prefix is the encoding's version.
+//! The fragment is never sent to a server. The request is written as its TOML request file (`Request::to_toml`, the
+//! format the page also imports and exports, so no second serializer is linked into it), compressed with raw
+//! deflate and encoded as unpadded base64url; the `1.` prefix is the encoding's version.
 
 use std::io::{Read, Write};
 
@@ -11,7 +12,7 @@ use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 use flate2::Compression;
 
-use crate::{Request, RequestFormat};
+use crate::Request;
 
 /// The fragment key: `#r=...`.
 pub const FRAGMENT_KEY: &str = "r";
@@ -41,10 +42,10 @@ pub enum ShareError {
 
 /// The value of the `r` fragment parameter for a request (without `#r=`).
 pub fn encode(req: &Request) -> String {
-    // Serializing strings, bools and integers to JSON cannot fail; neither can writing into a Vec.
-    let json = serde_json::to_vec(req).expect("a request always serializes to JSON");
+    let text = req.to_toml();
     let mut enc = DeflateEncoder::new(Vec::new(), Compression::best());
-    enc.write_all(&json).expect("deflate into memory");
+    // Writing into a Vec cannot fail.
+    enc.write_all(text.as_bytes()).expect("deflate into memory");
     let packed = enc.finish().expect("deflate into memory");
     format!("{VERSION_PREFIX}{}", URL_SAFE_NO_PAD.encode(packed))
 }
@@ -66,16 +67,16 @@ pub fn decode(value: &str) -> Result<Request, ShareError> {
         });
     };
     let packed = URL_SAFE_NO_PAD.decode(data.trim_end_matches('=')).map_err(|_| ShareError::Base64)?;
-    let mut json = Vec::new();
+    let mut text = Vec::new();
     DeflateDecoder::new(packed.as_slice())
         .take(MAX_DECODED_BYTES + 1)
-        .read_to_end(&mut json)
+        .read_to_end(&mut text)
         .map_err(|_| ShareError::Inflate)?;
-    if json.len() as u64 > MAX_DECODED_BYTES {
+    if text.len() as u64 > MAX_DECODED_BYTES {
         return Err(ShareError::TooLarge);
     }
-    let text = String::from_utf8(json).map_err(|_| ShareError::Request("not UTF-8".into()))?;
-    Request::parse(&text, RequestFormat::Json).map_err(|e| ShareError::Request(e.to_string()))
+    let text = String::from_utf8(text).map_err(|_| ShareError::Request("not UTF-8".into()))?;
+    Request::parse_toml(&text).map_err(|e| ShareError::Request(e.to_string()))
 }
 
 /// Finds `r=` in a URL fragment (with or without the leading `#`; other `&`-separated parameters are ignored) and
@@ -95,7 +96,7 @@ mod tests {
 
     #[test]
     fn example_round_trips_and_is_url_safe() {
-        let req = Request::parse(crate::EXAMPLE_REQUEST, RequestFormat::Toml).unwrap();
+        let req = Request::parse_toml(crate::EXAMPLE_REQUEST).unwrap();
         let frag = to_fragment(&req);
         assert!(frag.starts_with("#r=1."));
         assert!(frag[1..].bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.=".contains(&b)), "{frag}");

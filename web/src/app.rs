@@ -207,7 +207,7 @@ impl Component for App {
             _hash_listener: listener,
         };
         if !app.restore_from_fragment() {
-            let draft = browser::load_draft().and_then(|t| Request::parse(&t, Request::detect_format(&t)).ok());
+            let draft = browser::load_draft().and_then(|t| Request::parse_toml(&t).ok());
             app.load(&draft.unwrap_or_default());
         }
         if app.valid.as_ref().is_some_and(|v| v.image == ImageKind::Netboot) {
@@ -324,7 +324,7 @@ impl Component for App {
             }
             Msg::Imported(result) => {
                 self.reader = None;
-                match result.and_then(|t| Request::parse(&t, Request::detect_format(&t)).map_err(|e| e.to_string())) {
+                match result.and_then(|t| Request::parse_toml(&t).map_err(|e| e.to_string())) {
                     Ok(req) => {
                         self.load(&req);
                         self.import_error = None;
@@ -334,9 +334,7 @@ impl Component for App {
                 }
             }
             Msg::Example => {
-                if let Ok(req) =
-                    Request::parse(nixos_images_core::EXAMPLE_REQUEST, nixos_images_core::RequestFormat::Toml)
-                {
+                if let Ok(req) = Request::parse_toml(nixos_images_core::EXAMPLE_REQUEST) {
                     self.load(&req);
                 }
             }
@@ -500,7 +498,7 @@ impl App {
             <form class="request" onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())} novalidate=true>
                 <div class="toolbar">
                     <label class="button" for="import">{ "Import request file…" }</label>
-                    <input type="file" id="import" class="visually-hidden" accept=".toml,.json,application/toml,application/json" onchange={onimport} />
+                    <input type="file" id="import" class="visually-hidden" accept=".toml,application/toml" onchange={onimport} />
                     <button type="button" id="export" onclick={link.callback(|_| Msg::Download(Download::RequestToml))}>{ "Export request.toml" }</button>
                     <button type="button" id="example" onclick={link.callback(|_| Msg::Example)}>{ "Load example" }</button>
                     <button type="button" id="reset" onclick={link.callback(|_| Msg::Reset)}>{ "Reset" }</button>

@@ -52,11 +52,11 @@ const DRAFT_KEY: &str = "nixos-images-web/draft";
 
 /// The request file the person was editing last time (TOML), if any.
 pub fn load_draft() -> Option<String> {
-    LocalStorage::get::<String>(DRAFT_KEY).ok()
+    LocalStorage::raw().get_item(DRAFT_KEY).ok().flatten()
 }
 
 pub fn save_draft(toml: &str) {
-    let _ = LocalStorage::set(DRAFT_KEY, toml);
+    let _ = LocalStorage::raw().set_item(DRAFT_KEY, toml);
 }
 
 pub fn forget_draft() {
