@@ -153,7 +153,9 @@ impl Driver {
         Driver { child, port }
     }
 
-    async fn session(&self, name: &str, downloads: &Path, extra_args: &[&str]) -> Client {
+    /// A fresh Chromium profile whose downloads land in `downloads` and where `origin` may read the clipboard
+    /// (to check what the copy buttons wrote).
+    async fn session(&self, name: &str, origin: &str, downloads: &Path, extra_args: &[&str]) -> Client {
         let profile = artifacts().join(format!("profile-{name}"));
         let _ = std::fs::remove_dir_all(&profile);
         std::fs::create_dir_all(downloads).unwrap();
@@ -184,6 +186,9 @@ impl Driver {
                     "download.prompt_for_download": false,
                     "download.directory_upgrade": true,
                     "profile.default_content_setting_values.automatic_downloads": 1,
+                    "profile.content_settings.exceptions.clipboard": {
+                        format!("{origin},*"): { "setting": 1 },
+                    },
                 },
             },
         });
@@ -415,7 +420,8 @@ async fn the_page_in_chromium() {
     let server = Server::start(dist_dir());
     let driver = Driver::start();
     let downloads = fresh_dir("downloads-light");
-    let c = driver.session("light", &downloads, &[]).await;
+    let origin = format!("http://127.0.0.1:{}", server.port);
+    let c = driver.session("light", &origin, &downloads, &[]).await;
     let result = light_session(&c, &server, &downloads).await;
     let _ = c.close().await;
     let share_url = result;
@@ -424,7 +430,7 @@ async fn the_page_in_chromium() {
     let t1 = Instant::now();
     let dark_downloads = fresh_dir("downloads-dark");
     let c = driver
-        .session("dark", &dark_downloads, &["--force-dark-mode", "--blink-settings=preferredColorScheme=0"])
+        .session("dark", &origin, &dark_downloads, &["--force-dark-mode", "--blink-settings=preferredColorScheme=0"])
         .await;
     dark_session(&c, &share_url).await;
     let _ = c.close().await;
@@ -476,6 +482,16 @@ async fn light_session(c: &Client, server: &Server, downloads: &Path) -> String 
     assert!(keys_err.starts_with("line 2: "), "{keys_err}");
     type_into(c, "f-ssh_authorized_keys", &req.ssh_authorized_keys.join("\n")).await;
     assert_outputs(c, &req).await;
+
+    // Copy: the install command reaches the clipboard as it is shown.
+    click(c, "copy-install").await;
+    wait_until(c, "the copy", "return document.getElementById('status').textContent.startsWith('Copied') || null;")
+        .await;
+    let copied = c
+        .execute_async("navigator.clipboard.readText().then(arguments[0], e => arguments[0]('error: ' + e));", vec![])
+        .await
+        .unwrap();
+    assert_eq!(copied.as_str().unwrap(), text_of(c, "out-install").await);
 
     // Keyboard: arrow keys move between the output tabs.
     click(c, "tab-install").await;
