@@ -497,8 +497,8 @@ impl App {
         html! {
             <form class="request" onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())} novalidate=true>
                 <div class="toolbar">
-                    <label class="button" for="import">{ "Import request file…" }</label>
                     <input type="file" id="import" class="visually-hidden" accept=".toml,application/toml" onchange={onimport} />
+                    <label class="button" for="import">{ "Import request file…" }</label>
                     <button type="button" id="export" onclick={link.callback(|_| Msg::Download(Download::RequestToml))}>{ "Export request.toml" }</button>
                     <button type="button" id="example" onclick={link.callback(|_| Msg::Example)}>{ "Load example" }</button>
                     <button type="button" id="reset" onclick={link.callback(|_| Msg::Reset)}>{ "Reset" }</button>
