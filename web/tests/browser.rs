@@ -473,6 +473,7 @@ async fn light_session(c: &Client, server: &Server, downloads: &Path) -> String 
     let shown = text_of(c, described.split(' ').next().unwrap()).await;
     assert_eq!(&shown, message, "the field shows core's message");
     assert!(text_of(c, "error-summary").await.contains("interfaces[0].routes[0].gateway"));
+    screenshot(c, "form-error-light.png").await;
     set_checked(c, "f-interfaces-0-routes-0-on_link", true).await;
     assert_eq!(gw.attr("aria-invalid").await.unwrap(), None);
 
