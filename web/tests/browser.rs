@@ -261,8 +261,7 @@ async fn wait_until(c: &Client, what: &str, script: &str) -> Value {
 /// Types into an input like a person (clears it first).
 async fn type_into(c: &Client, id: &str, text: &str) {
     let el = c.find(Locator::Id(id)).await.unwrap_or_else(|e| panic!("#{id}: {e}"));
-    el.clear().await.unwrap();
-    // clear() sets the value without an input event; select-all + delete gives the app one.
+    // Select all and delete, as a person would: unlike WebDriver's clear(), this fires an input event.
     el.send_keys("\u{E009}a\u{E009}\u{E017}").await.unwrap();
     if !text.is_empty() {
         el.send_keys(text).await.unwrap();
