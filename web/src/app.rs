@@ -655,19 +655,7 @@ impl App {
                         }) }
                     </div>
                 },
-                Tab::Cmdline => {
-                    let used = o.cmdline.len();
-                    let budget = KERNEL_CMDLINE_LIMIT - RELEASE_CMDLINE_RESERVE;
-                    html! {
-                        <>
-                        <pre class="out" id="out-cmdline"><code>{ &o.cmdline }</code></pre>
-                        <p id="cmdline-bytes">
-                            <meter min="0" max={KERNEL_CMDLINE_LIMIT.to_string()} high={budget.to_string()} value={(used + RELEASE_CMDLINE_RESERVE).to_string()} />
-                            { format!(" {used} bytes used of {KERNEL_CMDLINE_LIMIT} ({RELEASE_CMDLINE_RESERVE} kept for the release's own parameters; {} left)", budget.saturating_sub(used)) }
-                        </p>
-                        </>
-                    }
-                }
+                Tab::Cmdline => html! { <pre class="out" id="out-cmdline"><code>{ &o.cmdline }</code></pre> },
                 _ => match o.text(tab) {
                     Some(text) => html! { <pre class="out" id={format!("out-{id}")}><code>{ text }</code></pre> },
                     None => {
@@ -678,12 +666,32 @@ impl App {
             },
         };
         let copyable = self.outputs.as_ref().and_then(|o| o.text(tab)).is_some_and(|t| !t.is_empty());
+        // The byte count is shown as typed, also while the form has errors (an over-long line is one of them).
+        let counter = match (tab, cmdline::request_params_unchecked(&self.request)) {
+            (Tab::Cmdline, Some(line)) => {
+                let used = line.len();
+                let budget = KERNEL_CMDLINE_LIMIT - RELEASE_CMDLINE_RESERVE;
+                let text = if used <= budget {
+                    format!(" {used} bytes used of {KERNEL_CMDLINE_LIMIT} ({RELEASE_CMDLINE_RESERVE} kept for the release's own parameters; {} left)", budget - used)
+                } else {
+                    format!(" {used} bytes used of {KERNEL_CMDLINE_LIMIT}: {} too many ({RELEASE_CMDLINE_RESERVE} are kept for the release's own parameters)", used - budget)
+                };
+                html! {
+                    <p id="cmdline-bytes" class={classes!((used > budget).then_some("over"))}>
+                        <meter min="0" max={KERNEL_CMDLINE_LIMIT.to_string()} high={budget.to_string()} value={(used + RELEASE_CMDLINE_RESERVE).to_string()} />
+                        { text }
+                    </p>
+                }
+            }
+            _ => html! {},
+        };
         html! {
             <div class="panel" role="tabpanel" id={format!("panel-{id}")} aria-labelledby={format!("tab-{id}")} hidden={tab != self.tab}>
                 <div class="panel-head">
                     <button type="button" id={format!("copy-{id}")} disabled={!copyable} onclick={ctx.link().callback(move |_| Msg::Copy(tab))}>{ "Copy" }</button>
                 </div>
                 { body }
+                { counter }
             </div>
         }
     }

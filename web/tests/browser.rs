@@ -493,6 +493,24 @@ async fn light_session(c: &Client, server: &Server, downloads: &Path) -> String 
         .unwrap();
     assert_eq!(copied.as_str().unwrap(), text_of(c, "out-install").await);
 
+    // The byte counter goes on while the line is too long, next to core's error at the field.
+    let long: Vec<String> = (0..40).map(|i| format!("nixos_images_test_parameter_{i:02}=0123456789")).collect();
+    // Pasted, as such a line would be (typing 1,900 characters re-renders 1,900 times).
+    c.execute(
+        "const t = document.getElementById('f-kernel_params'); t.focus(); t.select(); document.execCommand('insertText', false, arguments[0]);",
+        vec![json!(long.join(" "))],
+    )
+    .await
+    .unwrap();
+    let params = c.find(Locator::Id("f-kernel_params")).await.unwrap();
+    assert_eq!(params.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
+    let over = text_of(c, "cmdline-bytes").await;
+    let used = long.join(" ").len();
+    assert!(over.contains(&format!("{used} bytes used of 2048: {} too many", used - 1648)), "{over}");
+    assert!(text_of(c, "f-kernel_params-err").await.contains("too long"));
+    type_into(c, "f-kernel_params", &req.kernel_params.join(" ")).await;
+    assert_outputs(c, &req).await;
+
     // Keyboard: arrow keys move between the output tabs.
     click(c, "tab-install").await;
     c.find(Locator::Id("tab-install")).await.unwrap().send_keys("\u{E014}").await.unwrap();
