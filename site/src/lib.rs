@@ -146,6 +146,18 @@ pub fn build(opts: &Options) -> Result<Report> {
         Some(dist) => {
             check_generator(dist, &opts.base_url)?;
             copy_dir(dist, &opts.out.join("generator"), &mut files)?;
+            // The site's navigation on the generator's page too: the app empties <body> when it starts, so the bar
+            // is a <template> in <head> that a small script puts in front of the app once trunk says it started.
+            let index = opts.out.join("generator/index.html");
+            let html = fs::read_to_string(&index).with_context(|| format!("reading {}", index.display()))?;
+            let page = ctx("generator/index.html", "Generator", "../");
+            let nav_html = theme.render("generator-nav.html", minijinja::context! { page => page.clone() })?;
+            let css = format!("<link rel=\"stylesheet\" href=\"{}\">\n", page.assets["generator-nav.css"]);
+            let html = html
+                .find("</head>")
+                .map(|i| format!("{}{css}{nav_html}\n{}", &html[..i], &html[i..]))
+                .with_context(|| format!("--generator {}: index.html has no </head>", dist.display()))?;
+            fs::write(&index, html).with_context(|| format!("writing {}", index.display()))?;
         }
         None => {
             let html = theme.render(

@@ -16,11 +16,15 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("downloads.html", include_str!("../theme/downloads.html")),
     ("reference.html", include_str!("../theme/reference.html")),
     ("generator-missing.html", include_str!("../theme/generator-missing.html")),
+    ("generator-nav.html", include_str!("../theme/generator-nav.html")),
 ];
 
 /// The embedded assets (copied, fingerprinted).
-pub const ASSETS: &[(&str, &str)] =
-    &[("style.css", include_str!("../theme/style.css")), ("site.js", include_str!("../theme/site.js"))];
+pub const ASSETS: &[(&str, &str)] = &[
+    ("style.css", include_str!("../theme/style.css")),
+    ("site.js", include_str!("../theme/site.js")),
+    ("generator-nav.css", include_str!("../theme/generator-nav.css")),
+];
 
 pub struct Theme {
     env: minijinja::Environment<'static>,

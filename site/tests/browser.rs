@@ -23,7 +23,8 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const BASE: &str = "/nixos-images/";
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    // Canonical: chromium does not find its profile through a `..` (chromedriver then waits for its port in vain).
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
 }
 
 fn generator_dist() -> PathBuf {
@@ -62,6 +63,7 @@ impl Driver {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
+            .arg(format!("--log-path={}", workspace().join("target/site-test/chromedriver.log").display()))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -167,6 +169,9 @@ async fn home_downloads_and_generator_in_chromium() {
         ..Default::default()
     })
     .expect("the site builds with the generator");
+    // The link checker on the site with the real generator too.
+    let problems = common::check_links(&out);
+    assert!(problems.is_empty(), "broken links:\n{}", problems.join("\n"));
     let server = nixos_images_site::serve::start(&out, BASE, "127.0.0.1:0").unwrap();
     let driver = Driver::start();
     let c = driver.session(&target.join("chromium-profile")).await;
@@ -232,5 +237,17 @@ async fn session(c: &Client, server: &nixos_images_site::serve::Server, shots: &
     assert!(script.starts_with("# NixOS kexec installer"), "{script}");
     assert!(script.contains("/root/kexec/run"), "{script}");
     screenshot(c, shots, "generator.png").await;
+    // The site's navigation is on the generator's page, in the shared palette, and leads back.
+    let nav = c.find(Locator::Css("nav.ni-site-nav")).await.unwrap();
+    let bg = js(c, "return getComputedStyle(document.querySelector('nav.ni-site-nav')).backgroundColor;", vec![]).await;
+    assert_eq!(bg, json!("rgb(255, 255, 255)"), "--card of the light scheme");
+    nav.find(Locator::LinkText("Downloads")).await.unwrap().click().await.unwrap();
+    wait_until(
+        c,
+        "the downloads page again",
+        "return location.pathname.endsWith('/nixos-images/downloads.html');",
+        vec![],
+    )
+    .await;
     Ok(())
 }

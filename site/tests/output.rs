@@ -14,88 +14,10 @@ fn html_files(site: &Path) -> Vec<PathBuf> {
     common::files(site).into_iter().filter(|f| f.extension().is_some_and(|e| e == "html")).collect()
 }
 
-/// Problems of the links in a built site; `base` is the path it is published under (absolute links to it are
-/// allowed only for a generator built with that public URL).
-pub fn check_links(site: &Path) -> Vec<String> {
-    let pages: BTreeMap<PathBuf, common::Html> = html_files(site)
-        .into_iter()
-        .map(|f| {
-            let text = std::fs::read_to_string(site.join(&f)).unwrap();
-            (f, common::parse_html(&text))
-        })
-        .collect();
-    let mut problems = Vec::new();
-    for (page, html) in &pages {
-        for (tag, attrs) in &html.elements {
-            for (k, v) in attrs {
-                if k != "href" && k != "src" {
-                    continue;
-                }
-                let what = format!("{}: <{tag} {k}=\"{v}\">", page.display());
-                if v.starts_with("https://") || v.starts_with("http://") {
-                    // Outbound links are fine; loading anything from another host is not.
-                    let loads = tag == "script"
-                        || tag == "img"
-                        || (tag == "link" && !attrs.iter().any(|(a, r)| a == "rel" && r == "canonical"));
-                    if loads {
-                        problems.push(format!("{what}: loads from another host"));
-                    }
-                    continue;
-                }
-                if v.starts_with("mailto:") || v.starts_with("data:") {
-                    continue;
-                }
-                if v.starts_with('/') || v.contains("://") || v.starts_with("//") {
-                    problems.push(format!("{what}: not a relative link"));
-                    continue;
-                }
-                let (path, frag) = match v.split_once('#') {
-                    Some((p, f)) => (p, Some(f)),
-                    None => (v.as_str(), None),
-                };
-                let path = path.split('?').next().unwrap();
-                let target = if path.is_empty() {
-                    page.clone()
-                } else {
-                    let mut t = page.parent().unwrap().to_path_buf();
-                    let mut inside = true;
-                    for part in path.split('/') {
-                        match part {
-                            "" | "." => {}
-                            ".." => inside &= t.pop(),
-                            p => t.push(p),
-                        }
-                    }
-                    if !inside {
-                        problems.push(format!("{what}: leaves the site"));
-                        continue;
-                    }
-                    if site.join(&t).is_dir() {
-                        t.push("index.html");
-                    }
-                    t
-                };
-                if !site.join(&target).is_file() {
-                    problems.push(format!("{what}: {} does not exist", target.display()));
-                    continue;
-                }
-                if let Some(frag) = frag.filter(|f| !f.is_empty()) {
-                    match pages.get(&target) {
-                        Some(t) if t.ids().contains(&frag) => {}
-                        Some(_) => problems.push(format!("{what}: no id {frag} in {}", target.display())),
-                        None => problems.push(format!("{what}: a fragment into a file that is not HTML")),
-                    }
-                }
-            }
-        }
-    }
-    problems
-}
-
 #[test]
 fn every_link_resolves() {
     let site = common::built_site();
-    let problems = check_links(site);
+    let problems = common::check_links(site);
     assert!(problems.is_empty(), "broken links:\n{}", problems.join("\n"));
 }
 
@@ -113,7 +35,7 @@ fn the_link_checker_finds_broken_links() {
          <img src=\"a.css#frag\" alt=\"\"></p></body></html>",
     )
     .unwrap();
-    let problems = check_links(dir.path());
+    let problems = common::check_links(dir.path());
     let want = [
         "loads from another host",
         "sub/index.html does not exist",
@@ -179,7 +101,7 @@ fn assets_are_fingerprinted() {
     let site = common::built_site();
     let assets: Vec<String> =
         common::files(&site.join("assets")).iter().map(|f| f.to_string_lossy().into_owned()).collect();
-    assert_eq!(assets.len(), 2, "{assets:?}");
+    assert_eq!(assets.len(), 3, "{assets:?}");
     for a in &assets {
         let parts: Vec<&str> = a.split('.').collect();
         assert!(parts.len() == 3 && parts[1].len() == 10 && parts[1].bytes().all(|b| b.is_ascii_hexdigit()), "{a}");

@@ -143,9 +143,13 @@ pub fn parse_html(text: &str) -> Html {
     let dom = html5ever::parse_document(RcDom::default(), opts).from_utf8().read_from(&mut text.as_bytes()).unwrap();
     let mut elements = Vec::new();
     fn walk(h: &Handle, out: &mut Vec<(String, Vec<(String, String)>)>) {
-        if let NodeData::Element { name, attrs, .. } = &h.data {
+        if let NodeData::Element { name, attrs, template_contents, .. } = &h.data {
             let attrs = attrs.borrow().iter().map(|a| (a.name.local.to_string(), a.value.to_string())).collect();
             out.push((name.local.to_string(), attrs));
+            // A <template>'s contents are a separate fragment; their links count too.
+            if let Some(t) = template_contents.borrow().as_ref() {
+                walk(t, out);
+            }
         }
         for c in h.children.borrow().iter() {
             walk(c, out);
@@ -154,4 +158,84 @@ pub fn parse_html(text: &str) -> Html {
     walk(&dom.document, &mut elements);
     let errors = dom.errors.borrow().iter().map(|e| e.to_string()).collect();
     Html { errors, elements }
+}
+
+/// The link checker: every href and src of every HTML file resolves to a file of the site (a directory to its
+/// index.html), every #fragment to an id of the target page; nothing is loaded from another host, and no link is
+/// absolute (the site must work under any base path). Returns the problems.
+pub fn check_links(site: &Path) -> Vec<String> {
+    let pages: std::collections::BTreeMap<PathBuf, Html> = files(site)
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "html"))
+        .map(|f| {
+            let text = std::fs::read_to_string(site.join(&f)).unwrap();
+            (f, parse_html(&text))
+        })
+        .collect();
+    let mut problems = Vec::new();
+    for (page, html) in &pages {
+        for (tag, attrs) in &html.elements {
+            for (k, v) in attrs {
+                if k != "href" && k != "src" {
+                    continue;
+                }
+                let what = format!("{}: <{tag} {k}=\"{v}\">", page.display());
+                if v.starts_with("https://") || v.starts_with("http://") {
+                    // Outbound links are fine; loading anything from another host is not.
+                    let loads = tag == "script"
+                        || tag == "img"
+                        || (tag == "link" && !attrs.iter().any(|(a, r)| a == "rel" && r == "canonical"));
+                    if loads {
+                        problems.push(format!("{what}: loads from another host"));
+                    }
+                    continue;
+                }
+                if v.starts_with("mailto:") || v.starts_with("data:") {
+                    continue;
+                }
+                if v.starts_with('/') || v.contains("://") || v.starts_with("//") {
+                    problems.push(format!("{what}: not a relative link"));
+                    continue;
+                }
+                let (path, frag) = match v.split_once('#') {
+                    Some((p, f)) => (p, Some(f)),
+                    None => (v.as_str(), None),
+                };
+                let path = path.split('?').next().unwrap();
+                let target = if path.is_empty() {
+                    page.clone()
+                } else {
+                    let mut t = page.parent().unwrap().to_path_buf();
+                    let mut inside = true;
+                    for part in path.split('/') {
+                        match part {
+                            "" | "." => {}
+                            ".." => inside &= t.pop(),
+                            p => t.push(p),
+                        }
+                    }
+                    if !inside {
+                        problems.push(format!("{what}: leaves the site"));
+                        continue;
+                    }
+                    if site.join(&t).is_dir() {
+                        t.push("index.html");
+                    }
+                    t
+                };
+                if !site.join(&target).is_file() {
+                    problems.push(format!("{what}: {} does not exist", target.display()));
+                    continue;
+                }
+                if let Some(frag) = frag.filter(|f| !f.is_empty()) {
+                    match pages.get(&target) {
+                        Some(t) if t.ids().contains(&frag) => {}
+                        Some(_) => problems.push(format!("{what}: no id {frag} in {}", target.display())),
+                        None => problems.push(format!("{what}: a fragment into a file that is not HTML")),
+                    }
+                }
+            }
+        }
+    }
+    problems
 }
