@@ -2,7 +2,8 @@
 //! HTTP): the site, built from examples/manifests/ and the site's fixture manifest with the web generator (`target/web/dist`, `web/build.sh`),
 //! is served under a sub-path by `nixos_images_site::serve` on 127.0.0.1; the test opens the home page, follows
 //! the navigation to the downloads page, compares a row's SHA-256 with the fixture manifest, copies its command,
-//! then opens the generator from the navigation and has it render an install command. Screenshots go to
+//! then opens the generator from the navigation and has it render an install command; a second session checks
+//! the dark scheme. Screenshots go to
 //! target/site-test/screenshots/. Without chromium, chromedriver or the generator's build the test is skipped,
 //! except under CI=true, where it fails.
 
@@ -76,7 +77,7 @@ impl Driver {
         Driver { child, port }
     }
 
-    async fn session(&self, profile: &Path) -> Client {
+    async fn session(&self, profile: &Path, extra: &[&str]) -> Client {
         let _ = std::fs::remove_dir_all(profile);
         std::fs::create_dir_all(profile).unwrap();
         let args = [
@@ -92,7 +93,10 @@ impl Driver {
             "--window-size=1280,1600",
             &format!("--user-data-dir={}", profile.display()),
         ]
-        .map(String::from);
+        .into_iter()
+        .chain(extra.iter().copied())
+        .map(String::from)
+        .collect::<Vec<_>>();
         let Value::Object(caps) = json!({
             "browserName": "chrome",
             "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
@@ -174,12 +178,21 @@ async fn home_downloads_and_generator_in_chromium() {
     assert!(problems.is_empty(), "broken links:\n{}", problems.join("\n"));
     let server = nixos_images_site::serve::start(&out, BASE, "127.0.0.1:0").unwrap();
     let driver = Driver::start();
-    let c = driver.session(&target.join("chromium-profile")).await;
+    let c = driver.session(&target.join("chromium-profile"), &[]).await;
     let result = session(&c, &server, &shots).await;
-    // The session ends before chromedriver does.
+    // Each session ends before chromedriver does.
+    c.close().await.unwrap();
+    result.expect("browser session");
+    let c = driver
+        .session(
+            &target.join("chromium-profile-dark"),
+            &["--force-dark-mode", "--blink-settings=preferredColorScheme=0"],
+        )
+        .await;
+    let result = dark_session(&c, &server, &shots).await;
     c.close().await.unwrap();
     drop(driver);
-    result.expect("browser session");
+    result.expect("dark session");
     println!("browser test: {:.1}s", t0.elapsed().as_secs_f64());
 }
 
@@ -249,5 +262,15 @@ async fn session(c: &Client, server: &nixos_images_site::serve::Server, shots: &
         vec![],
     )
     .await;
+    Ok(())
+}
+
+/// The dark scheme: the downloads page in the generator's dark palette.
+async fn dark_session(c: &Client, server: &nixos_images_site::serve::Server, shots: &Path) -> Result<(), String> {
+    c.goto(&server.url("downloads.html")).await.map_err(|e| e.to_string())?;
+    assert_eq!(js(c, "return matchMedia('(prefers-color-scheme: dark)').matches;", vec![]).await, json!(true));
+    let bg = js(c, "return getComputedStyle(document.body).backgroundColor;", vec![]).await;
+    assert_eq!(bg, json!("rgb(21, 23, 28)"), "the dark --bg (#15171c)");
+    screenshot(c, shots, "downloads-dark.png").await;
     Ok(())
 }
