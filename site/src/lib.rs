@@ -205,9 +205,13 @@ fn check_generator(dist: &Path, base_url: &str) -> Result<()> {
     Ok(())
 }
 
-/// `/path/` form: a leading and a trailing slash.
+/// `/path/` form: a leading and a trailing slash (of a full URL, its path).
 pub fn normalize_base(base: &str) -> String {
-    let t = base.trim_matches('/');
+    let path = match base.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("", |i| &rest[i..]),
+        None => base,
+    };
+    let t = path.trim_matches('/');
     if t.is_empty() {
         "/".into()
     } else {
@@ -232,4 +236,22 @@ fn copy_dir(from: &Path, to: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base_paths() {
+        for (given, want) in [
+            ("", "/"),
+            ("/", "/"),
+            ("nixos-images", "/nixos-images/"),
+            ("/nixos-images", "/nixos-images/"),
+            ("/a/b/", "/a/b/"),
+            ("https://nix-community.github.io/nixos-images/", "/nixos-images/"),
+            ("https://example.org", "/"),
+        ] {
+            assert_eq!(super::normalize_base(given), want, "{given}");
+        }
+    }
 }
