@@ -6,9 +6,13 @@
 //! a temporary directory (passed after `--`, as a user would pass nix flags), and nix's state, cache and home are in
 //! that directory too. A missing `nix` fails the tests, except the one that removes it from PATH on purpose.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The common configuration plus what building the fixture flake needs: no sandbox (Debian's nix runs without
+/// one here), no extra platforms, no dirty-tree warnings.
 const NIX_CONFIG: &str =
     "substituters =\nbuild-users-group =\nflake-registry =\nsandbox = false\nextra-platforms =\nwarn-dirty = false\n";
 
@@ -45,15 +49,8 @@ impl Env {
             .args(args)
             .args(["--flake", fixture().to_str().unwrap()])
             .args(["--", "--store", &self.store_arg()])
-            .current_dir(d)
-            .env("NIX_CONFIG", NIX_CONFIG)
-            .env("NIX_STATE_DIR", d.join("state"))
-            .env("NIX_LOG_DIR", d.join("state/log"))
-            .env("HOME", d.join("home"))
-            .env("XDG_CACHE_HOME", d.join("cache"))
-            .env("XDG_CONFIG_HOME", d.join("config"))
-            .env_remove("NIX_PATH")
-            .env_remove("NIX_REMOTE");
+            .current_dir(d);
+        common::private_nix(&mut cmd, d).env("NIX_CONFIG", NIX_CONFIG);
         if let Some(p) = path {
             cmd.env("PATH", p);
         }

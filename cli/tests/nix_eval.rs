@@ -8,6 +8,8 @@
 //! `dummy://`, and state and home directories point into a temporary directory. A missing `nix-instantiate`
 //! fails the tests (it is never skipped).
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::ErrorKind;
@@ -22,7 +24,6 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{json, Map, Value};
 
 /// Exactly this: no binary cache, no build users, no flake registry download.
-const NIX_CONFIG: &str = "substituters =\nbuild-users-group =\nflake-registry =\n";
 
 /// The stub `lib` the module is applied to: `lib.mkForce x` becomes `{ __force = x; }` in the JSON.
 const STUB_LIB: &str = "{ mkForce = x: { __force = x; }; }";
@@ -57,27 +58,16 @@ impl Nix {
         if args != ["--version"] {
             cmd.args(["--store", "dummy://"]);
         }
-        let out = cmd
-            .args(args)
-            .current_dir(d)
-            .env("NIX_CONFIG", NIX_CONFIG)
-            .env("NIX_STATE_DIR", d.join("state"))
-            .env("NIX_LOG_DIR", d.join("state/log"))
-            .env("HOME", d.join("home"))
-            .env("XDG_CACHE_HOME", d.join("cache"))
-            .env("XDG_CONFIG_HOME", d.join("config"))
-            .env_remove("NIX_PATH")
-            .env_remove("NIX_REMOTE")
-            .output()
-            .unwrap_or_else(|e| {
-                if e.kind() == ErrorKind::NotFound {
-                    panic!(
-                        "nix-instantiate was not found on PATH: this test evaluates the rendered Nix with the \
+        common::private_nix(&mut cmd, d);
+        let out = cmd.args(args).current_dir(d).output().unwrap_or_else(|e| {
+            if e.kind() == ErrorKind::NotFound {
+                panic!(
+                    "nix-instantiate was not found on PATH: this test evaluates the rendered Nix with the \
                          real Nix evaluator and cannot run without it (Debian: apt-get install nix-bin)"
-                    )
-                }
-                panic!("could not run nix-instantiate: {e}")
-            });
+                )
+            }
+            panic!("could not run nix-instantiate: {e}")
+        });
         if out.status.success() {
             Ok(String::from_utf8(out.stdout).expect("nix-instantiate printed UTF-8"))
         } else {

@@ -14,6 +14,8 @@
 //! is evaluated with nixpkgs) and that the images build and boot (the flake's checks, in CI with a Nix store).
 //! A missing `nix-instantiate` fails these tests; every call has empty substituters and a `dummy://` store.
 
+mod common;
+
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,8 +25,6 @@ use nixos_images_core::render::kexec_run;
 use nixos_images_core::render::nix::OPTIONS_SET;
 use nixos_images_core::{Arch, Request, RequestFormat};
 use serde_json::Value;
-
-const NIX_CONFIG: &str = "substituters =\nbuild-users-group =\nflake-registry =\n";
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -47,26 +47,16 @@ impl Nix {
         if args != ["--version"] {
             cmd.args(["--store", "dummy://"]);
         }
-        let out = cmd
-            .args(args)
-            .env("NIX_CONFIG", NIX_CONFIG)
-            .env("NIX_STATE_DIR", d.join("state"))
-            .env("NIX_LOG_DIR", d.join("state/log"))
-            .env("HOME", d.join("home"))
-            .env("XDG_CACHE_HOME", d.join("cache"))
-            .env("XDG_CONFIG_HOME", d.join("config"))
-            .env_remove("NIX_PATH")
-            .env_remove("NIX_REMOTE")
-            .output()
-            .unwrap_or_else(|e| {
-                if e.kind() == ErrorKind::NotFound {
-                    panic!(
-                        "nix-instantiate was not found on PATH: these tests parse and evaluate the Nix modules with \
+        common::private_nix(&mut cmd, d);
+        let out = cmd.args(args).output().unwrap_or_else(|e| {
+            if e.kind() == ErrorKind::NotFound {
+                panic!(
+                    "nix-instantiate was not found on PATH: these tests parse and evaluate the Nix modules with \
                          the real evaluator and cannot run without it (Debian: apt-get install nix-bin)"
-                    )
-                }
-                panic!("could not run nix-instantiate: {e}")
-            });
+                )
+            }
+            panic!("could not run nix-instantiate: {e}")
+        });
         if out.status.success() {
             Ok(String::from_utf8(out.stdout).unwrap())
         } else {
