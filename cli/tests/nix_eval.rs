@@ -23,8 +23,6 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{json, Map, Value};
 
-/// Exactly this: no binary cache, no build users, no flake registry download.
-
 /// The stub `lib` the module is applied to: `lib.mkForce x` becomes `{ __force = x; }` in the JSON.
 const STUB_LIB: &str = "{ mkForce = x: { __force = x; }; }";
 
