@@ -9,19 +9,21 @@
 
 mod common;
 
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+#[path = "../../web/tests/support/chromium.rs"]
+mod chromium;
+
+use chromium::{Driver, CHROMEDRIVER, CHROMIUM};
+use fantoccini::{Client, Locator};
 use nixos_images_core::manifest::AssetKind;
 use nixos_images_core::Arch;
 use serde_json::{json, Value};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const BASE: &str = "/nixos-images/";
+const WINDOW: (u32, u32) = (1280, 1600);
 
 fn workspace() -> PathBuf {
     // Canonical: chromium does not find its profile through a `..` (chromedriver then waits for its port in vain).
@@ -52,70 +54,6 @@ fn prerequisites() -> bool {
     assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true and {}", missing.join("; "));
     eprintln!("skipped: {}", missing.join("; "));
     false
-}
-
-struct Driver {
-    child: Child,
-    port: u16,
-}
-
-impl Driver {
-    fn start() -> Driver {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .arg(format!("--log-path={}", workspace().join("target/site-test/chromedriver.log").display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(20), "chromedriver did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Driver { child, port }
-    }
-
-    async fn session(&self, profile: &Path, extra: &[&str]) -> Client {
-        let _ = std::fs::remove_dir_all(profile);
-        std::fs::create_dir_all(profile).unwrap();
-        let args = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            "--window-size=1280,1600",
-            &format!("--user-data-dir={}", profile.display()),
-        ]
-        .into_iter()
-        .chain(extra.iter().copied())
-        .map(String::from)
-        .collect::<Vec<_>>();
-        let Value::Object(caps) = json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
-        }) else {
-            unreachable!()
-        };
-        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
-            .await
-            .expect("WebDriver session")
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 async fn js(c: &Client, script: &str, args: Vec<Value>) -> Value {
@@ -177,8 +115,8 @@ async fn home_downloads_and_generator_in_chromium() {
     let problems = common::check_links(&out);
     assert!(problems.is_empty(), "broken links:\n{}", problems.join("\n"));
     let server = nixos_images_site::serve::start(&out, BASE, "127.0.0.1:0").unwrap();
-    let driver = Driver::start();
-    let c = driver.session(&target.join("chromium-profile"), &[]).await;
+    let driver = Driver::start(Some(&workspace().join("target/site-test/chromedriver.log")));
+    let c = driver.session(&target.join("chromium-profile"), WINDOW, &[], json!({})).await;
     let result = session(&c, &server, &shots).await;
     // Each session ends before chromedriver does.
     c.close().await.unwrap();
@@ -186,7 +124,9 @@ async fn home_downloads_and_generator_in_chromium() {
     let c = driver
         .session(
             &target.join("chromium-profile-dark"),
+            WINDOW,
             &["--force-dark-mode", "--blink-settings=preferredColorScheme=0"],
+            json!({}),
         )
         .await;
     let result = dark_session(&c, &server, &shots).await;

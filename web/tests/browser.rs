@@ -12,14 +12,19 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+mod support {
+    pub mod chromium;
+}
+
+use fantoccini::{Client, Locator};
 use nixos_images_core::render::{bundle, cmdline, ipxe, kexec_command, networkd, nix, overlay};
 use nixos_images_core::{Request, RequestFormat, ValidRequest};
 use serde_json::{json, Value};
+use support::chromium::Driver;
 
 const PREFIX: &str = "/sub/generator/";
 
@@ -35,8 +40,8 @@ fn dist_dir() -> PathBuf {
 fn missing_prerequisite() -> Option<String> {
     let dist = dist_dir();
     for (what, path) in [
-        ("chromium", PathBuf::from("/usr/bin/chromium")),
-        ("chromedriver", PathBuf::from("/usr/bin/chromedriver")),
+        ("chromium", PathBuf::from(support::chromium::CHROMIUM)),
+        ("chromedriver", PathBuf::from(support::chromium::CHROMEDRIVER)),
         ("the built page (web/build.sh)", dist.join("index.html")),
     ] {
         if !path.exists() {
@@ -131,81 +136,18 @@ fn serve(mut stream: TcpStream, dist: &Path, log: &Mutex<Vec<String>>) {
     let _ = stream.write_all(&response);
 }
 
-struct Driver {
-    child: Child,
-    port: u16,
-}
-
-impl Driver {
-    fn start() -> Driver {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("/usr/bin/chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(20), "chromedriver did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Driver { child, port }
-    }
-
-    /// A fresh Chromium profile whose downloads land in `downloads` and where `origin` may read the clipboard
-    /// (to check what the copy buttons wrote).
-    async fn session(&self, name: &str, origin: &str, downloads: &Path, extra_args: &[&str]) -> Client {
-        let profile = artifacts().join(format!("profile-{name}"));
-        let _ = std::fs::remove_dir_all(&profile);
-        std::fs::create_dir_all(downloads).unwrap();
-        let mut args: Vec<String> = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            "--window-size=1280,2200",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        args.push(format!("--user-data-dir={}", profile.display()));
-        args.extend(extra_args.iter().map(|s| s.to_string()));
-        let caps = json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                "args": args,
-                "prefs": {
-                    "download.default_directory": downloads.display().to_string(),
-                    "download.prompt_for_download": false,
-                    "download.directory_upgrade": true,
-                    "profile.default_content_setting_values.automatic_downloads": 1,
-                    "profile.content_settings.exceptions.clipboard": {
-                        format!("{origin},*"): { "setting": 1 },
-                    },
-                },
-            },
-        });
-        let Value::Object(caps) = caps else { unreachable!() };
-        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
-            .await
-            .expect("WebDriver session")
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A fresh Chromium profile whose downloads land in `downloads` and where `origin` may read the clipboard (to
+/// check what the copy buttons wrote).
+async fn session(driver: &Driver, name: &str, origin: &str, downloads: &Path, extra: &[&str]) -> Client {
+    std::fs::create_dir_all(downloads).unwrap();
+    let prefs = json!({
+        "download.default_directory": downloads.display().to_string(),
+        "download.prompt_for_download": false,
+        "download.directory_upgrade": true,
+        "profile.default_content_setting_values.automatic_downloads": 1,
+        "profile.content_settings.exceptions.clipboard": { format!("{origin},*"): { "setting": 1 } },
+    });
+    driver.session(&artifacts().join(format!("profile-{name}")), (1280, 2200), extra, prefs).await
 }
 
 fn artifacts() -> PathBuf {
@@ -417,10 +359,10 @@ async fn the_page_in_chromium() {
     }
     let t0 = Instant::now();
     let server = Server::start(dist_dir());
-    let driver = Driver::start();
+    let driver = Driver::start(None);
     let downloads = fresh_dir("downloads-light");
     let origin = format!("http://127.0.0.1:{}", server.port);
-    let c = driver.session("light", &origin, &downloads, &[]).await;
+    let c = session(&driver, "light", &origin, &downloads, &[]).await;
     let result = light_session(&c, &server, &downloads).await;
     let _ = c.close().await;
     let share_url = result;
@@ -428,9 +370,14 @@ async fn the_page_in_chromium() {
 
     let t1 = Instant::now();
     let dark_downloads = fresh_dir("downloads-dark");
-    let c = driver
-        .session("dark", &origin, &dark_downloads, &["--force-dark-mode", "--blink-settings=preferredColorScheme=0"])
-        .await;
+    let c = session(
+        &driver,
+        "dark",
+        &origin,
+        &dark_downloads,
+        &["--force-dark-mode", "--blink-settings=preferredColorScheme=0"],
+    )
+    .await;
     dark_session(&c, &share_url).await;
     let _ = c.close().await;
     println!("dark session: {:.1}s", t1.elapsed().as_secs_f64());
