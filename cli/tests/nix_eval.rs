@@ -10,11 +10,11 @@
 
 mod common;
 
+use common::{path_str, Nix};
+
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use nixos_images_core::escape::{NixAttrName, NixString};
 use nixos_images_core::render::nix::{render, OPTIONS_SET};
@@ -25,72 +25,6 @@ use serde_json::{json, Map, Value};
 
 /// The stub `lib` the module is applied to: `lib.mkForce x` becomes `{ __force = x; }` in the JSON.
 const STUB_LIB: &str = "{ mkForce = x: { __force = x; }; }";
-
-/// A private scratch directory and a way to run `nix-instantiate` inside it.
-struct Nix {
-    dir: tempfile::TempDir,
-}
-
-impl Nix {
-    fn new() -> Nix {
-        let dir = tempfile::tempdir().expect("creating a temporary directory");
-        for sub in ["state", "home", "cache", "config"] {
-            std::fs::create_dir(dir.path().join(sub)).expect("creating a temporary directory");
-        }
-        let nix = Nix { dir };
-        // Fails here, once and with a clear message, when nix-instantiate is missing (not inside a proptest run).
-        nix.run(&["--version"]).unwrap_or_else(|e| panic!("{e}"));
-        nix
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, text).expect("writing a temporary file");
-        path
-    }
-
-    /// Runs `nix-instantiate ARGS`; stdout on success, a message with stderr otherwise.
-    fn run(&self, args: &[&str]) -> Result<String, String> {
-        let d = self.dir.path();
-        let mut cmd = Command::new("nix-instantiate");
-        if args != ["--version"] {
-            cmd.args(["--store", "dummy://"]);
-        }
-        common::private_nix(&mut cmd, d);
-        let out = cmd.args(args).current_dir(d).output().unwrap_or_else(|e| {
-            if e.kind() == ErrorKind::NotFound {
-                panic!(
-                    "nix-instantiate was not found on PATH: this test evaluates the rendered Nix with the \
-                         real Nix evaluator and cannot run without it (Debian: apt-get install nix-bin)"
-                )
-            }
-            panic!("could not run nix-instantiate: {e}")
-        });
-        if out.status.success() {
-            Ok(String::from_utf8(out.stdout).expect("nix-instantiate printed UTF-8"))
-        } else {
-            Err(format!(
-                "nix-instantiate {} failed ({}):\n{}",
-                args.join(" "),
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
-    }
-
-    fn parse(&self, file: &Path) -> Result<(), String> {
-        self.run(&["--parse", path_str(file)]).map(drop)
-    }
-
-    fn eval_json(&self, expr: &str) -> Result<Value, String> {
-        let out = self.run(&["--eval", "--strict", "--json", "--expr", expr])?;
-        serde_json::from_str(&out).map_err(|e| format!("nix-instantiate printed invalid JSON ({e}): {out}"))
-    }
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("temporary paths are UTF-8")
-}
 
 fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")

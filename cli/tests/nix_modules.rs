@@ -16,7 +16,8 @@
 
 mod common;
 
-use std::io::ErrorKind;
+use common::Nix;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -26,48 +27,13 @@ use nixos_images_core::render::nix::OPTIONS_SET;
 use nixos_images_core::{Arch, Request, RequestFormat};
 use serde_json::Value;
 
+/// Evaluates to JSON, panicking with nix's message on failure.
+fn eval(nix: &Nix, expr: &str) -> Value {
+    nix.eval_json(expr).unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-struct Nix {
-    dir: tempfile::TempDir,
-}
-
-impl Nix {
-    fn new() -> Nix {
-        let nix = Nix { dir: tempfile::tempdir().unwrap() };
-        nix.run(&["--version"]).unwrap();
-        nix
-    }
-
-    fn run(&self, args: &[&str]) -> Result<String, String> {
-        let d = self.dir.path();
-        let mut cmd = Command::new("nix-instantiate");
-        if args != ["--version"] {
-            cmd.args(["--store", "dummy://"]);
-        }
-        common::private_nix(&mut cmd, d);
-        let out = cmd.args(args).output().unwrap_or_else(|e| {
-            if e.kind() == ErrorKind::NotFound {
-                panic!(
-                    "nix-instantiate was not found on PATH: these tests parse and evaluate the Nix modules with \
-                         the real evaluator and cannot run without it (Debian: apt-get install nix-bin)"
-                )
-            }
-            panic!("could not run nix-instantiate: {e}")
-        });
-        if out.status.success() {
-            Ok(String::from_utf8(out.stdout).unwrap())
-        } else {
-            Err(format!("nix-instantiate {} failed:\n{}", args.join(" "), String::from_utf8_lossy(&out.stderr)))
-        }
-    }
-
-    fn eval_json(&self, expr: &str) -> Value {
-        let out = self.run(&["--eval", "--strict", "--json", "--expr", expr]).unwrap_or_else(|e| panic!("{e}"));
-        serde_json::from_str(&out).unwrap()
-    }
 }
 
 /// Every .nix file under the repository (target/ and hidden directories aside).
@@ -111,7 +77,7 @@ fn every_nix_file_parses() {
 #[test]
 fn the_modules_list_of_override_options_is_cores() {
     let nix = Nix::new();
-    let list = nix.eval_json(&format!("import {}", repo().join("nix/lib/options-set.nix").display()));
+    let list = eval(&nix, &format!("import {}", repo().join("nix/lib/options-set.nix").display()));
     let expected: Vec<Value> = OPTIONS_SET.iter().map(|s| Value::from(*s)).collect();
     assert_eq!(list, Value::Array(expected));
 }
@@ -137,11 +103,14 @@ fn eval_modules(nix: &Nix, cli: &str, expr: &str) -> Value {
             )
         })
         .collect();
-    nix.eval_json(&format!(
-        "let stub = import {} {{ cli = {}; }}; modules = {{ {modules} }}; in {expr}",
-        stub.display(),
-        nix_str(cli)
-    ))
+    eval(
+        nix,
+        &format!(
+            "let stub = import {} {{ cli = {}; }}; modules = {{ {modules} }}; in {expr}",
+            stub.display(),
+            nix_str(cli)
+        ),
+    )
 }
 
 #[test]
@@ -239,12 +208,15 @@ fn render_args_is_a_flag_set_the_cli_accepts() {
     let nix = Nix::new();
     let cli = env!("CARGO_BIN_EXE_nixos-images-gen");
     for kind in ["kexec-run", "ipxe"] {
-        let args = nix.eval_json(&format!(
-            "import {} {{ kind = \"{kind}\"; system = \"aarch64-linux\"; channel = \"nixos-25.11\"; init = {}; \
+        let args = eval(
+            &nix,
+            &format!(
+                "import {} {{ kind = \"{kind}\"; system = \"aarch64-linux\"; channel = \"nixos-25.11\"; init = {}; \
              kernelParams = [ \"-x\" \"console=ttyAMA0,115200n8\" ]; }}",
-            repo().join("nix/lib/render-args.nix").display(),
-            nix_str(INIT)
-        ));
+                repo().join("nix/lib/render-args.nix").display(),
+                nix_str(INIT)
+            ),
+        );
         let args: Vec<String> = args.as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
         let out = Command::new(cli).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -274,7 +246,7 @@ fn flake_outputs_have_the_images_build_asks_for() {
         outputs = repo().join("nix/flake-outputs.nix").display(),
         fixture = repo().join("cli/tests/fixtures/build-flake/flake.nix").display(),
     );
-    let v = nix.eval_json(&expr);
+    let v = eval(&nix, &expr);
     let names =
         |v: &Value| -> Vec<String> { v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().into()).collect() };
     let images: Vec<String> = ["nixos-unstable", "nixos-stable"]
