@@ -57,6 +57,8 @@ impl Driver {
     pub async fn session(&self, profile: &Path, window: (u32, u32), extra: &[&str], prefs: Value) -> Client {
         let _ = std::fs::remove_dir_all(profile);
         std::fs::create_dir_all(profile).unwrap();
+        // Chromium does not find a profile reached through `..`; chromedriver then waits for its port in vain.
+        let profile = profile.canonicalize().unwrap();
         let mut args: Vec<String> = FLAGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--window-size={},{}", window.0, window.1));
         args.push(format!("--user-data-dir={}", profile.display()));
