@@ -70,9 +70,11 @@ pub struct RequestArgs {
 }
 
 impl RequestArgs {
-    /// Reads the request file (if any) and applies the flags. Problems with the flags themselves are usage
-    /// errors naming the flag; problems with values are left to validation.
-    pub fn to_request(&self) -> Result<Request> {
+    /// Reads the request file (if any) and applies the flags; also returns, for each of its SSH keys, where it came
+    /// from when a flag added it (`--ssh-key-file keys.pub line 3`), so errors can say which line of which file is
+    /// wrong. Problems with the flags themselves are usage errors naming the flag; problems with values are left to
+    /// validation.
+    fn to_request_with_key_origins(&self) -> Result<(Request, Vec<Option<String>>)> {
         let mut req = match &self.request {
             Some(path) => read_request_file(path)?,
             None => Request::default(),
@@ -84,17 +86,26 @@ impl RequestArgs {
         if let Some(h) = &self.hostname {
             req.hostname = Some(h.clone());
         }
-        req.ssh_authorized_keys.extend(self.ssh_keys.iter().cloned());
+        let mut origins: Vec<Option<String>> = vec![None; req.ssh_authorized_keys.len()];
+        for (i, key) in self.ssh_keys.iter().enumerate() {
+            req.ssh_authorized_keys.push(key.clone());
+            origins.push(Some(format!("--ssh-key number {}", i + 1)));
+        }
         for path in &self.ssh_key_files {
             let text = read_text(path, "--ssh-key-file")?;
-            if nixos_images_core::ssh_key::parse_authorized_key(&text).is_err() && text.contains("PRIVATE KEY") {
+            if nixos_images_core::ssh_key::contains_private_key(&text) {
                 // Hand the whole file to validation so it reports one "private key" error without echoing it.
                 req.ssh_authorized_keys.push(text);
+                origins.push(Some(format!("--ssh-key-file {}", path.display())));
                 continue;
             }
-            req.ssh_authorized_keys.extend(
-                text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string),
-            );
+            for (n, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if !line.is_empty() && !line.starts_with('#') {
+                    req.ssh_authorized_keys.push(line.to_string());
+                    origins.push(Some(format!("--ssh-key-file {} line {}", path.display(), n + 1)));
+                }
+            }
         }
         req.kernel_params.extend(self.kernel_params.iter().cloned());
         req.nameservers.extend(self.nameservers.iter().cloned());
@@ -133,13 +144,31 @@ impl RequestArgs {
         if !errors.is_empty() {
             return Err(UsageError(errors).into());
         }
-        Ok(req)
+        Ok((req, origins))
     }
 
     /// The request, validated; every field error becomes one `error: <field>: <why>` line.
     pub fn to_valid_request(&self) -> Result<ValidRequest> {
-        let req = self.to_request()?;
-        req.validate().map_err(|errs| UsageError(errs.0.iter().map(|e| e.to_string()).collect()).into())
+        let (req, origins) = self.to_request_with_key_origins()?;
+        req.validate().map_err(|errs| {
+            let lines = errs
+                .0
+                .iter()
+                .map(|e| {
+                    let origin = e
+                        .path
+                        .strip_prefix("ssh_authorized_keys[")
+                        .and_then(|rest| rest.strip_suffix(']'))
+                        .and_then(|i| i.parse::<usize>().ok())
+                        .and_then(|i| origins.get(i).cloned().flatten());
+                    match origin {
+                        Some(origin) => format!("{e} (from {origin})"),
+                        None => e.to_string(),
+                    }
+                })
+                .collect();
+            UsageError(lines).into()
+        })
     }
 }
 

@@ -224,3 +224,23 @@ fn private_key_file_is_refused_without_echo() {
     assert!(!stderr.contains("b3BlbnNzaC1rZXktdjE"));
     assert!(!dir.path().join("bundle.tar.gz").exists());
 }
+
+/// A bad key from a flag names the flag, the file and the line as well as the field.
+#[test]
+fn key_errors_say_which_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys.pub");
+    std::fs::write(&keys, format!("{ED25519}\n# a comment\n\nssh-ed25519 AAAA!!notbase64 x\n")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_nixos-images-gen"))
+        .args(["check", "--ssh-key", ED25519, "--ssh-key-file"])
+        .arg(&keys)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr.lines().count(), 2, "{stderr}");
+    assert!(stderr.contains("error: ssh_authorized_keys[1]: the same key line is already at index 0"), "{stderr}");
+    assert!(stderr.contains(&format!("(from --ssh-key-file {} line 1)", keys.display())), "{stderr}");
+    assert!(stderr.contains(&format!("error: ssh_authorized_keys[2]: ")), "{stderr}");
+    assert!(stderr.contains(&format!("(from --ssh-key-file {} line 4)", keys.display())), "{stderr}");
+}
