@@ -241,6 +241,6 @@ fn key_errors_say_which_file_and_line() {
     assert_eq!(stderr.lines().count(), 2, "{stderr}");
     assert!(stderr.contains("error: ssh_authorized_keys[1]: the same key line is already at index 0"), "{stderr}");
     assert!(stderr.contains(&format!("(from --ssh-key-file {} line 1)", keys.display())), "{stderr}");
-    assert!(stderr.contains(&format!("error: ssh_authorized_keys[2]: ")), "{stderr}");
+    assert!(stderr.contains("error: ssh_authorized_keys[2]: "), "{stderr}");
     assert!(stderr.contains(&format!("(from --ssh-key-file {} line 4)", keys.display())), "{stderr}");
 }
