@@ -21,6 +21,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 
 /// The embedded assets (copied, fingerprinted).
 pub const ASSETS: &[(&str, &str)] = &[
+    // The palette is the generator's own file, so site and generator cannot drift apart.
+    ("palette.css", include_str!("../../web/palette.css")),
     ("style.css", include_str!("../theme/style.css")),
     ("site.js", include_str!("../theme/site.js")),
     ("generator-nav.css", include_str!("../theme/generator-nav.css")),
