@@ -12,7 +12,6 @@
   config,
   lib,
   pkgs,
-  modulesPath,
   ...
 }:
 let
@@ -30,15 +29,7 @@ let
   '';
 in
 {
-  imports = [
-    (modulesPath + "/installer/netboot/netboot-minimal.nix")
-    ./image.nix
-    ./installer.nix
-    ./networkd.nix
-    ./serial.nix
-    ./overlay.nix
-    ./override-contract.nix
-  ];
+  imports = [ ./installer-base.nix ];
 
   options.system.kexec-installer.name = lib.mkOption {
     type = lib.types.str;

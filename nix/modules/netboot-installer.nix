@@ -8,7 +8,6 @@
   config,
   lib,
   pkgs,
-  modulesPath,
   ...
 }:
 let
@@ -23,15 +22,7 @@ let
   };
 in
 {
-  imports = [
-    (modulesPath + "/installer/netboot/netboot-minimal.nix")
-    ./image.nix
-    ./installer.nix
-    ./networkd.nix
-    ./serial.nix
-    ./overlay.nix
-    ./override-contract.nix
-  ];
+  imports = [ ./installer-base.nix ];
 
   system.build.netbootInstaller = pkgs.runCommand "nixos-images-netboot-${system}" { } ''
     mkdir -p "$out"
