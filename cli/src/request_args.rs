@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Args;
+use nixos_images_core::effects;
 use nixos_images_core::request::{InterfaceRequest, RouteRequest};
-use nixos_images_core::{Request, RequestFormat, ValidRequest};
+use nixos_images_core::{Installer, Request, RequestFormat, ValidRequest};
 
 use crate::errors::UsageError;
 
@@ -61,6 +62,13 @@ pub struct RequestArgs {
     /// SHA-256 of the kexec tarball; the install command then verifies the download
     #[arg(long, value_name = "HEX")]
     pub release_sha256: Option<String>,
+    /// Which images the release holds: upstream (nix-community's, the default) or nixos-images (this project's);
+    /// it decides which fields take effect
+    #[arg(long, value_name = "FAMILY")]
+    pub installer: Option<String>,
+    /// Refuse the request (exit 2, nothing written) when the installer would ignore a field it sets
+    #[arg(long)]
+    pub strict: bool,
     /// Seconds between `kexec/run` finishing and the kexec
     #[arg(long, value_name = "SECONDS")]
     pub kexec_delay: Option<u32>,
@@ -137,6 +145,10 @@ impl RequestArgs {
         if let Some(s) = &self.release_sha256 {
             req.release.kexec_tarball_sha256 = Some(s.clone());
         }
+        if let Some(i) = &self.installer {
+            req.release.installer = Some(i.clone());
+        }
+        req.strict |= self.strict;
         if let Some(d) = self.kexec_delay {
             req.kexec.delay_seconds = d;
         }
@@ -147,29 +159,45 @@ impl RequestArgs {
         Ok((req, origins))
     }
 
-    /// The request, validated; every field error becomes one `error: <field>: <why>` line.
+    /// The request, validated; every field error becomes one `error: <field>: <why>` line. What the installer
+    /// will ignore or apply only in part is printed on stderr first, one `warning:`/`note:` line per field.
     pub fn to_valid_request(&self) -> Result<ValidRequest> {
         let (req, origins) = self.to_request_with_key_origins()?;
-        req.validate().map_err(|errs| {
-            let lines = errs
-                .0
-                .iter()
-                .map(|e| {
-                    let origin = e
-                        .path
-                        .strip_prefix("ssh_authorized_keys[")
-                        .and_then(|rest| rest.strip_suffix(']'))
-                        .and_then(|i| i.parse::<usize>().ok())
-                        .and_then(|i| origins.get(i).cloned().flatten());
-                    match origin {
-                        Some(origin) => format!("{e} (from {origin})"),
-                        None => e.to_string(),
-                    }
-                })
-                .collect();
-            UsageError(lines).into()
-        })
+        validated(&req, &origins)
     }
+
+    /// The request validated for this project's own images (`build` makes one, whatever the release says).
+    pub fn to_valid_request_for(&self, installer: Installer) -> Result<ValidRequest> {
+        let (mut req, origins) = self.to_request_with_key_origins()?;
+        req.release.installer = Some(installer.as_str().to_string());
+        validated(&req, &origins)
+    }
+}
+
+fn validated(req: &Request, origins: &[Option<String>]) -> Result<ValidRequest> {
+    let valid = req.validate().map_err(|errs| {
+        let lines = errs
+            .0
+            .iter()
+            .map(|e| {
+                let origin = e
+                    .path
+                    .strip_prefix("ssh_authorized_keys[")
+                    .and_then(|rest| rest.strip_suffix(']'))
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .and_then(|i| origins.get(i).cloned().flatten());
+                match origin {
+                    Some(origin) => format!("{e} (from {origin})"),
+                    None => e.to_string(),
+                }
+            })
+            .collect();
+        anyhow::Error::from(UsageError(lines))
+    })?;
+    for notice in effects::notices(&valid) {
+        eprintln!("{notice}");
+    }
+    Ok(valid)
 }
 
 fn set(field: &mut String, value: &Option<String>) {

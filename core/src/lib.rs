@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod artifact;
 pub mod cpio;
+pub mod effects;
 pub mod escape;
 pub mod gzip;
 pub mod kexec_tarball;

@@ -130,6 +130,34 @@ pub struct Release {
     pub tag: String,
     /// Lower-case hex SHA-256 of the kexec tarball.
     pub kexec_tarball_sha256: Option<String>,
+    /// Which installer the release's images are: it decides what reads the request's files.
+    pub installer: Installer,
+}
+
+/// The family of installer images a release holds. What takes effect of a request depends on it
+/// ([`crate::effects`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Installer {
+    /// nix-community's released images (the default release): they read the keys, host keys, machine-id and
+    /// network dumps of the kexec initrd, and nothing of a netboot overlay.
+    #[default]
+    Upstream,
+    /// This project's images, which read overlay layout v1 (`nix/modules/overlay.nix`).
+    NixosImages,
+}
+
+impl Installer {
+    pub const ALL: [Installer; 2] = [Installer::Upstream, Installer::NixosImages];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Installer::Upstream => "upstream",
+            Installer::NixosImages => "nixos-images",
+        }
+    }
+    /// Whether the images read the overlay's `nixos-images/` files (host name, nameservers, networkd units).
+    pub fn reads_overlay(self) -> bool {
+        self == Installer::NixosImages
+    }
 }
 
 impl Release {

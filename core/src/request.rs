@@ -32,6 +32,10 @@ pub struct Request {
     pub interfaces: Vec<InterfaceRequest>,
     #[serde(default, skip_serializing_if = "KexecRequest::is_default")]
     pub kexec: KexecRequest,
+    /// Refuse the request when a field it sets would be ignored by the installer it boots (the warnings of
+    /// [`crate::effects::notices`] become errors).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub strict: bool,
 }
 
 /// Where the release assets are downloaded from.
@@ -48,6 +52,9 @@ pub struct ReleaseRequest {
     /// the install command then refuses a download that does not match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kexec_tarball_sha256: Option<String>,
+    /// `upstream` (nix-community's images, the default) or `nixos-images` (this project's images).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installer: Option<String>,
 }
 
 impl ReleaseRequest {
@@ -123,6 +130,7 @@ impl Default for Request {
             release: ReleaseRequest::default(),
             interfaces: vec![],
             kexec: KexecRequest::default(),
+            strict: false,
         }
     }
 }

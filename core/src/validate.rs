@@ -116,7 +116,14 @@ impl Request {
             check_netboot_network(image, interfaces, &mut errs);
         }
         if let Some(image) = image {
-            let cmdline = crate::render::cmdline::request_params(image, hostname.as_ref(), &kernel_params);
+            let cmdline = crate::render::cmdline::CmdlineParts {
+                image,
+                installer: release.as_ref().map(|r| r.installer).unwrap_or_default(),
+                hostname: hostname.as_ref().map(Hostname::as_str),
+                nameservers: nameservers.iter().map(IpAddr::to_string),
+                params: kernel_params.iter().map(KernelParam::as_str),
+            }
+            .line();
             check_cmdline_length(&cmdline, &mut errs);
         }
 
@@ -124,7 +131,7 @@ impl Request {
             return Err(ValidationErrors(errs.0));
         }
         // Every `None` above recorded an error, so all values are present here.
-        Ok(ValidRequest {
+        let valid = ValidRequest {
             image: image.expect("checked"),
             arch: arch.expect("checked"),
             channel: channel.expect("checked"),
@@ -135,7 +142,19 @@ impl Request {
             release: release.expect("checked"),
             interfaces: interfaces.expect("checked"),
             kexec: kexec.expect("checked"),
-        })
+        };
+        if self.strict {
+            // Strict: a field the installer would ignore is an error, not a warning.
+            let ignored: Vec<FieldError> = crate::effects::notices(&valid)
+                .into_iter()
+                .filter(|n| n.severity == crate::effects::Severity::Warning)
+                .map(|n| FieldError { path: n.path, message: format!("{} (strict)", n.message) })
+                .collect();
+            if !ignored.is_empty() {
+                return Err(ValidationErrors(ignored));
+            }
+        }
+        Ok(valid)
     }
 
     fn validate_release(&self, errs: &mut Errors) -> Option<Release> {
@@ -152,10 +171,14 @@ impl Request {
             Some(s) => errs.take("release.kexec_tarball_sha256", parse_sha256(s)).map(Some),
             None => Some(None),
         };
+        let installer = match &self.release.installer {
+            Some(i) => errs.take("release.installer", parse_installer(i)),
+            None => Some(Installer::default()),
+        };
         if errs.0.len() != before {
             return None;
         }
-        Some(Release { base_url: base_url?, tag: tag?, kexec_tarball_sha256: sha? })
+        Some(Release { base_url: base_url?, tag: tag?, kexec_tarball_sha256: sha?, installer: installer? })
     }
 
     fn validate_interfaces(&self, errs: &mut Errors) -> Option<Vec<Interface>> {
@@ -344,8 +367,8 @@ fn check_cmdline_length(params: &str, errs: &mut Errors) {
         errs.add(
             "kernel_params",
             format!(
-                "the kernel command line would be too long: these parameters take {} bytes, at most {budget} \
-                 are free ({KERNEL_CMDLINE_LIMIT}-byte kernel limit, {RELEASE_CMDLINE_RESERVE} kept for the \
+                "the kernel command line would be too long: these parameters (with the host name and nameservers \
+                 that go on it) take {} bytes, at most {budget} are free ({KERNEL_CMDLINE_LIMIT}-byte kernel limit, {RELEASE_CMDLINE_RESERVE} kept for the \
                  release's own parameters); put large data such as keys in the overlay instead",
                 params.len()
             ),
@@ -358,6 +381,15 @@ pub(crate) fn parse_image(s: &str) -> Result<ImageKind, String> {
         .into_iter()
         .find(|k| k.as_str() == s)
         .ok_or_else(|| format!("unknown image `{}` (expected kexec, kexec-noninteractive or netboot)", printable(s)))
+}
+
+pub(crate) fn parse_installer(s: &str) -> Result<Installer, String> {
+    Installer::ALL.into_iter().find(|i| i.as_str() == s).ok_or_else(|| {
+        format!(
+            "unknown installer `{}` (expected upstream, nix-community's images, or nixos-images, this project's)",
+            printable(s)
+        )
+    })
 }
 
 pub(crate) fn parse_arch(s: &str) -> Result<Arch, String> {

@@ -10,7 +10,17 @@ if command -v curl >/dev/null 2>&1; then
 else
   wget -O {{ tarball }} "$url"
 fi
-{% match sha256 %}{% when Some with (sum) %}echo '{{ sum }}  {{ tarball }}' | sha256sum -c -
+{% match sha256 %}{% when Some with (sum) %}actual=$(sha256sum {{ tarball }} | cut -d ' ' -f 1)
+if [ "$actual" != '{{ sum }}' ]; then
+  rm -f {{ tarball }}
+  echo "error: the downloaded {{ tarball }} is not the one this command was made for (release.kexec_tarball_sha256)" >&2
+  echo "  expected SHA-256 {{ sum }}" >&2
+  echo "  downloaded       $actual" >&2
+  echo "  The release changed since it was pinned ({{ repinned }}). Nothing was changed on this machine." >&2
+  echo "  To pin again: check the new file (its release's SHA256SUMS or manifest.json), set" >&2
+  echo "  release.kexec_tarball_sha256 = \"$actual\" in the request and render this command again." >&2
+  exit 1
+fi
 {% when None %}echo 'note: no SHA-256 given in the request (release.kexec_tarball_sha256); the download is not verified' >&2
 {% endmatch %}tar -xzf {{ tarball }} -C /root
 rm -f {{ tarball }}

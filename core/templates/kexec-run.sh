@@ -143,6 +143,15 @@ for host_key in /etc/ssh/ssh_host_*; do
   [ -e "$host_key" ] || continue
   cp -p "$host_key" ssh/
 done
+# Upstream's installer copies the host keys first and stops there when there are none (skipping the network dumps
+# and machine-id): give it one.
+if ! ls ssh/ssh_host_* >/dev/null 2>&1; then
+  if command -v ssh-keygen >/dev/null 2>&1; then
+    ssh-keygen -q -t ed25519 -N '' -C root@nixos-installer -f ssh/ssh_host_ed25519_key
+  else
+    echo "kexec/run: warning: no SSH host key here and no ssh-keygen to make one; upstream's installer then also drops the network state" >&2
+  fi
+fi
 
 # The first ip that speaks --json: the release's static one, then iproute2's by absolute path (busybox sh runs its
 # own ip applet, which has no --json, for a bare `ip` whatever PATH says), then whatever `ip` is.
@@ -153,18 +162,103 @@ for candidate in "$SCRIPT_DIR/ip" /usr/sbin/ip /sbin/ip /usr/bin/ip /bin/ip ip; 
     break
   fi
 done
-# Installers read the dumps at the top level (older releases) or under iproute2/ (newer ones): write both.
+# The installers read the dumps at the top level of the cpio.
 if [ -n "$ip_cmd" ] &&
   "$ip_cmd" --json addr >addrs.json &&
   "$ip_cmd" -4 --json route >routes-v4.json &&
   "$ip_cmd" -6 --json route >routes-v6.json; then
-  mkdir -p iproute2
-  cp -p addrs.json routes-v4.json routes-v6.json iproute2/
+  :
 else
   rm -f addrs.json routes-v4.json routes-v6.json
   echo "kexec/run: warning: could not save the network state (no ip with --json); the installer will use DHCP" >&2
 fi
-
+{% if has_interfaces %}
+# The request's interfaces replace this machine's live state for their MACs in the dumps: upstream's installer
+# builds its networkd units from the dumps alone (one per entry, matched by MAC; routes by the entry's ifname).
+[ -f addrs.json ] || { echo '[]' >addrs.json && echo '[]' >routes-v4.json && echo '[]' >routes-v6.json; }
+# Splits an `ip --json` dump (an array of objects) into one line per object: the top-level string values of the
+# keys in `keys` (comma-separated), then the object without blanks, separated by tabs (JSON escapes tabs in
+# strings, so none is in the object).
+# shellcheck disable=SC2016
+json_split='BEGIN { nkeys = split(keys, key_list, ",") }
+{ text = text $0 "\n" }
+END {
+  depth = 0; in_str = 0; esc = 0; want = 0; elem = ""
+  n = length(text)
+  for (i = 1; i <= n; i++) {
+    c = substr(text, i, 1)
+    if (in_str) {
+      if (depth >= 2) elem = elem c
+      if (esc) { esc = 0 } else if (c == "\\") { esc = 1 } else if (c == "\"") {
+        in_str = 0
+        if (depth == 2) {
+          s = substr(text, str_start, i - str_start)
+          if (want) { value[key] = s; want = 0 } else { pending = s }
+        }
+      }
+      continue
+    }
+    if (c == " " || c == "\t" || c == "\n" || c == "\r") continue
+    if (depth >= 2) elem = elem c
+    if (c == "\"") { in_str = 1; str_start = i + 1 }
+    else if (c == ":" && depth == 2) { key = pending; want = 1 }
+    else if (c == "," && depth == 2) { want = 0 }
+    else if (c == "{" || c == "[") {
+      if (depth == 1) { elem = c; split("", value) }
+      if (depth == 2) want = 0
+      depth++
+    } else if (c == "}" || c == "]") {
+      depth--
+      if (depth == 1) {
+        line = ""
+        for (k = 1; k <= nkeys; k++) line = line value[key_list[k]] "\t"
+        print line elem
+      }
+    } else if (depth == 2 && want) { want = 0 }
+  }
+}'
+LC_ALL=C awk -v keys=ifname,address "$json_split" addrs.json >addrs.split
+LC_ALL=C awk -v keys=dev "$json_split" routes-v4.json >routes-v4.split
+LC_ALL=C awk -v keys=dev "$json_split" routes-v6.json >routes-v6.split
+# One line per interface: its index, its MAC (or -) and its name (or -). A name is turned into the MAC it has here.
+: >request-macs
+mac_placeholders=''
+while read -r index mac name; do
+  if [ "$mac" = - ]; then
+    mac=$(LC_ALL=C awk -F '\t' -v name="$name" '$1 == name { print $2; exit }' addrs.split)
+    [ -n "$mac" ] || mac=$(cat "/sys/class/net/$name/address" 2>/dev/null || true)
+    mac=$(printf '%s' "$mac" | tr 'A-F' 'a-f')
+    case "$mac" in
+      [0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]) ;;
+      *) die "interfaces[$index].match_name: this machine has no interface $name with a MAC (the installer matches interfaces by MAC); use match_mac" ;;
+    esac
+    mac_placeholders="${mac_placeholders}s/@MAC$index@/$mac/g;"
+  fi
+  printf '%s\n' "$mac" >>request-macs
+done <<'{{ delimiter }}'
+{{ request_interfaces }}{{ delimiter }}
+# The live links with those MACs (and their routes) make way for the request's entries.
+LC_ALL=C awk -F '\t' 'NR == FNR { m[$0]; next } (tolower($2) in m) { print $1 }' request-macs addrs.split >request-ifnames
+join_array() {
+  LC_ALL=C awk 'BEGIN { printf "[" } NF { printf "%s%s", sep, $0; sep = "," } END { print "]" }'
+}
+{
+  LC_ALL=C awk -F '\t' 'NR == FNR { m[$0]; next } !(tolower($2) in m) { print $3 }' request-macs addrs.split
+  sed "$mac_placeholders" <<'{{ delimiter }}'
+{{ request_addrs }}{{ delimiter }}
+} | join_array >addrs.json
+{
+  LC_ALL=C awk -F '\t' 'NR == FNR { m[$0]; next } !($1 in m) { print $2 }' request-ifnames routes-v4.split
+  cat <<'{{ delimiter }}'
+{{ request_routes_v4 }}{{ delimiter }}
+} | join_array >routes-v4.json
+{
+  LC_ALL=C awk -F '\t' 'NR == FNR { m[$0]; next } !($1 in m) { print $2 }' request-ifnames routes-v6.split
+  cat <<'{{ delimiter }}'
+{{ request_routes_v6 }}{{ delimiter }}
+} | join_array >routes-v6.json
+rm -f addrs.split routes-v4.split routes-v6.split request-macs request-ifnames
+{% endif %}
 # systemd-networkd's own configuration of each configured link (keeps bonds, VLANs and bridges), where
 # `networkctl cat @LINK:TYPE` exists (systemd 257 and later).
 networkd_version=0

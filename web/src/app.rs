@@ -4,6 +4,7 @@ use std::rc::Rc;
 
 use gloo::events::EventListener;
 use gloo::file::callbacks::FileReader;
+use nixos_images_core::effects::{self, Notice};
 use nixos_images_core::render::{bundle, cmdline, ipxe, kexec_command, networkd, nix, overlay};
 use nixos_images_core::validate::RELEASE_CMDLINE_RESERVE;
 use nixos_images_core::{share, ssh_key, FieldError, ImageKind, Request, ValidRequest, KERNEL_CMDLINE_LIMIT};
@@ -11,7 +12,9 @@ use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::browser;
-use crate::form::{field_id, input_for, messages_for_input, Form, InterfaceForm, ListKind, RouteForm};
+use crate::form::{
+    field_id, input_for, messages_for_input, notices_for_input, Form, InterfaceForm, ListKind, RouteForm,
+};
 
 pub fn start() {
     yew::Renderer::<App>::new().render();
@@ -123,6 +126,8 @@ pub struct App {
     form: Form,
     request: Request,
     errors: Vec<FieldError>,
+    /// What the chosen installer ignores or applies only in part, shown at each field (strict: errors instead).
+    notices: Vec<Notice>,
     valid: Option<ValidRequest>,
     outputs: Option<Outputs>,
     tab: Tab,
@@ -145,6 +150,7 @@ impl App {
             errors.extend(e.0.iter().cloned());
         }
         self.valid = if errors.is_empty() { verdict.ok() } else { None };
+        self.notices = self.valid.as_ref().map(effects::notices).unwrap_or_default();
         self.outputs = self.valid.as_ref().map(Outputs::render);
         self.errors = errors;
         browser::save_draft(&request.to_toml());
@@ -193,6 +199,7 @@ impl Component for App {
             form: Form::default(),
             request: Request::default(),
             errors: vec![],
+            notices: vec![],
             valid: None,
             outputs: None,
             tab: Tab::Install,
@@ -405,9 +412,13 @@ impl App {
         let err_id = format!("{}-err", f.id);
         let hint_id = format!("{}-hint", f.id);
         let invalid = !messages.is_empty();
+        let notices = self.view_notices(&f.id);
         let mut described = Vec::new();
         if invalid {
             described.push(err_id.clone());
+        }
+        if notices.is_some() {
+            described.push(format!("{}-notice", f.id));
         }
         if f.hint.is_some() {
             described.push(hint_id.clone());
@@ -437,8 +448,22 @@ impl App {
                         { for messages.iter().map(|m| html! { <li>{ m }</li> }) }
                     </ul>
                 }
+                { notices.unwrap_or_default() }
             </div>
         }
+    }
+
+    /// The notices at one input: `warning`/`note` with the installer's reason, or nothing.
+    fn view_notices(&self, id: &str) -> Option<Html> {
+        let here: Vec<&Notice> = notices_for_input(&self.notices, id).collect();
+        if here.is_empty() {
+            return None;
+        }
+        Some(html! {
+            <ul class="notice" id={format!("{id}-notice")}>
+                { for here.iter().map(|n| html! { <li class={n.severity.as_str()}><strong>{ n.severity.as_str() }</strong>{ format!(": {}", n.message) }</li> }) }
+            </ul>
+        })
     }
 
     fn select(
@@ -476,10 +501,13 @@ impl App {
             let on = e.target_unchecked_into::<HtmlInputElement>().checked();
             Msg::Set(edit.clone(), if on { "1" } else { "" }.into())
         });
+        let notices = self.view_notices(&id);
         html! {
             <div class="check">
-                <input type="checkbox" id={id.clone()} {checked} {onchange} />
-                <label for={id}>{ label }</label>
+                <input type="checkbox" id={id.clone()} {checked} {onchange}
+                    aria-describedby={notices.is_some().then(|| format!("{id}-notice"))} />
+                <label for={id.clone()}>{ label }</label>
+                { notices.unwrap_or_default() }
             </div>
         }
     }
@@ -511,7 +539,9 @@ impl App {
                         { self.select(ctx, "Image kind", "image", &form.image, &[("kexec", "kexec (from a running Linux)"), ("kexec-noninteractive", "kexec, non-interactive"), ("netboot", "netboot (iPXE)")], Rc::new(|f, v| f.image = v)) }
                         { self.select(ctx, "Architecture", "arch", &form.arch, &[("x86_64-linux", "x86_64-linux"), ("aarch64-linux", "aarch64-linux")], Rc::new(|f, v| f.arch = v)) }
                         { self.field(ctx, Field { label: "Channel", id: field_id("channel"), value: &form.channel, hint: Some("nixos-unstable or nixos-YY.MM"), list: None, area: false, placeholder: None }, Rc::new(|f, v| f.channel = v)) }
+                        { self.select(ctx, "Installer images", "release.installer", &form.installer, &[("upstream", "nix-community's (upstream)"), ("nixos-images", "this project's (nixos-images)")], Rc::new(|f, v| f.installer = v)) }
                     </div>
+                    { self.checkbox(ctx, "Strict: refuse fields the installer would ignore", field_id("strict"), form.strict, Rc::new(|f, v| f.strict = !v.is_empty())) }
                     <details open={!form.base_url.is_empty() || !form.tag.is_empty() || !form.sha256.is_empty()}>
                         <summary>{ "Release" }</summary>
                         { self.field(ctx, Field { label: "Release base URL", id: field_id("release.base_url"), value: &form.base_url, hint: Some("empty: the project's GitHub releases"), list: None, area: false, placeholder: Some(nixos_images_core::DEFAULT_RELEASE_BASE_URL) }, Rc::new(|f, v| f.base_url = v)) }

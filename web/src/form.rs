@@ -2,8 +2,9 @@
 //! back and forth to core's [`Request`]. Validation and rendering are core's; this module only maps field paths
 //! to the form's inputs.
 
+use nixos_images_core::effects::Notice;
 use nixos_images_core::request::{InterfaceRequest, KexecRequest, ReleaseRequest, RouteRequest};
-use nixos_images_core::{FieldError, Request};
+use nixos_images_core::{FieldError, Installer, Request};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Form {
@@ -13,6 +14,9 @@ pub struct Form {
     pub base_url: String,
     pub tag: String,
     pub sha256: String,
+    /// `upstream` or `nixos-images` (core's `Installer`).
+    pub installer: String,
+    pub strict: bool,
     pub hostname: String,
     /// One key per line.
     pub keys: String,
@@ -77,6 +81,8 @@ impl Form {
             base_url: req.release.base_url.clone().unwrap_or_default(),
             tag: req.release.tag.clone().unwrap_or_default(),
             sha256: req.release.kexec_tarball_sha256.clone().unwrap_or_default(),
+            installer: req.release.installer.clone().unwrap_or_else(|| Installer::default().as_str().into()),
+            strict: req.strict,
             hostname: req.hostname.clone().unwrap_or_default(),
             keys: req.ssh_authorized_keys.join("\n"),
             kernel_params: req.kernel_params.join(" "),
@@ -131,6 +137,8 @@ impl Form {
                 base_url: opt(&self.base_url),
                 tag: opt(&self.tag),
                 kexec_tarball_sha256: opt(&self.sha256),
+                // The default is left out, so a request file round-trips unchanged.
+                installer: Some(self.installer.clone()).filter(|i| *i != Installer::default().as_str()),
             },
             interfaces: self
                 .interfaces
@@ -155,6 +163,7 @@ impl Form {
                 })
                 .collect(),
             kexec: KexecRequest { delay_seconds, extra_flags: words(&self.extra_flags) },
+            strict: self.strict,
         };
         (req, local)
     }
@@ -187,6 +196,11 @@ pub fn messages_for_input(errors: &[FieldError], id: &str, list: Option<(ListKin
             }
         })
         .collect()
+}
+
+/// The notices (fields the installer ignores or applies only in part) shown at one input of the form.
+pub fn notices_for_input<'a>(notices: &'a [Notice], id: &'a str) -> impl Iterator<Item = &'a Notice> + 'a {
+    notices.iter().filter(move |n| input_for(&n.path) == id)
 }
 
 /// A short, safe label for a word (private keys never reach here: keys are labelled by line).
@@ -281,5 +295,19 @@ mod tests {
         assert_eq!(input_for("interfaces[1].match_mac"), "f-interfaces-1-match");
         assert_eq!(input_for("interfaces[0].addresses[3]"), "f-interfaces-0-addresses");
         assert_eq!(input_for("interfaces[0].routes[1].gateway"), "f-interfaces-0-routes-1-gateway");
+    }
+
+    #[test]
+    fn notices_are_shown_at_their_field() {
+        let text = include_str!("../../examples/netboot-static.toml");
+        let form = Form::from_request(&Request::parse(text, RequestFormat::Toml).unwrap());
+        let notices = nixos_images_core::effects::notices(&form.to_request().0.validate().unwrap());
+        assert_eq!(notices_for_input(&notices, "f-ssh_authorized_keys").count(), 1);
+        assert_eq!(notices_for_input(&notices, "f-interfaces-0-addresses").count(), 1);
+        let strict = Form { strict: true, ..form.clone() };
+        let errors = strict.to_request().0.validate().unwrap_err().0;
+        assert!(errors.iter().any(|e| e.path == "ssh_authorized_keys"), "{errors:?}");
+        let ours = Form { installer: "nixos-images".into(), ..form };
+        assert!(nixos_images_core::effects::notices(&ours.to_request().0.validate().unwrap()).is_empty());
     }
 }

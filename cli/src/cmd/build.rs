@@ -159,7 +159,8 @@ pub fn host_system() -> Option<String> {
 }
 
 pub fn run(args: &BuildArgs) -> Result<()> {
-    let req = args.request.to_valid_request()?;
+    // The image is this project's, whatever the request's release names.
+    let req = args.request.to_valid_request_for(nixos_images_core::Installer::NixosImages)?;
     let system = req.arch.as_str();
     let attr = match &args.image_attr {
         Some(a) => a.clone(),

@@ -5,7 +5,7 @@ use askama::Template;
 
 use crate::escape::ShellWord;
 use crate::render::kexec_run::{self, RELEASE_RUN_NAME};
-use crate::{Artifact, ImageKind, ValidRequest};
+use crate::{Artifact, ImageKind, Installer, ValidRequest};
 
 /// The heredoc delimiter. The script never contains this line: it is not valid shell and no request value can
 /// span a whole line (validation forbids newlines).
@@ -20,6 +20,7 @@ struct Command {
     https: bool,
     tarball: String,
     sha256: Option<String>,
+    repinned: &'static str,
     release_run: &'static str,
     delimiter: &'static str,
     script: String,
@@ -43,6 +44,10 @@ pub fn render(req: &ValidRequest) -> Artifact {
         url: ShellWord(&url).to_string(),
         tarball: tarball_name(req),
         sha256: req.release.kexec_tarball_sha256.clone(),
+        repinned: match req.release.installer {
+            Installer::Upstream => "nix-community re-uploads its assets weekly under the same tag",
+            Installer::NixosImages => "a new build was published under the same tag",
+        },
         release_run: RELEASE_RUN_NAME,
         delimiter: DELIMITER,
         script: kexec_run::script(req),

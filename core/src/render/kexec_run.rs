@@ -11,8 +11,15 @@ use crate::render::overlay::{self, AUTHORIZED_KEYS};
 use crate::validate::KERNEL_CMDLINE_LIMIT;
 use crate::{Artifact, ValidRequest};
 
+#[path = "kexec_run/dump.rs"]
+mod dump;
+
 /// The name the release's own run script must have next to ours (it holds the `init=` path).
 pub const RELEASE_RUN_NAME: &str = "run.release";
+
+/// The delimiter of the script's here-documents (the request's dump entries). No rendered line equals it: the
+/// entries are JSON objects and `index mac name` lines.
+const DUMP_DELIMITER: &str = "NIXOS_IMAGES_DUMP_END";
 
 /// MemTotal (KiB) below which the script refuses to kexec: the installer needs about 1 GiB of RAM, and MemTotal
 /// reads a little below the installed amount.
@@ -33,6 +40,12 @@ struct RunScript<'a> {
     request_files: String,
     request_flags: String,
     layout_version: u32,
+    has_interfaces: bool,
+    delimiter: &'static str,
+    request_interfaces: String,
+    request_addrs: String,
+    request_routes_v4: String,
+    request_routes_v6: String,
 }
 
 pub fn render(req: &ValidRequest) -> Artifact {
@@ -88,6 +101,12 @@ pub fn script_with_release(req: &ValidRequest, release: Option<&ReleaseBoot>) ->
         request_files,
         request_flags,
         layout_version: overlay::LAYOUT_VERSION,
+        has_interfaces: !req.interfaces.is_empty(),
+        delimiter: DUMP_DELIMITER,
+        request_interfaces: dump::interface_lines(req),
+        request_addrs: dump::addr_entries(req),
+        request_routes_v4: dump::route_entries(req, false),
+        request_routes_v6: dump::route_entries(req, true),
     };
     // Rendering only fails if a Display impl fails, and ours do not.
     let mut text = script.render().expect("kexec run template renders");

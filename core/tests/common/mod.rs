@@ -46,8 +46,14 @@ pub fn release() -> impl Strategy<Value = ReleaseRequest> {
         proptest::option::of(field(&["https://mirror.example.org/nixos-images", "http://127.0.0.1:8080/r"])),
         proptest::option::of(field(&["nixos-unstable", "weekly"])),
         proptest::option::of(field(&["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"])),
+        proptest::option::of(field(&["upstream", "nixos-images"])),
     )
-        .prop_map(|(base_url, tag, kexec_tarball_sha256)| ReleaseRequest { base_url, tag, kexec_tarball_sha256 })
+        .prop_map(|(base_url, tag, kexec_tarball_sha256, installer)| ReleaseRequest {
+            base_url,
+            tag,
+            kexec_tarball_sha256,
+            installer,
+        })
 }
 
 pub fn request() -> impl Strategy<Value = Request> {
@@ -67,10 +73,10 @@ pub fn request() -> impl Strategy<Value = Request> {
         proptest::collection::vec(field(&["192.0.2.53", "2001:db8::53"]), 0..2),
         release(),
         proptest::collection::vec(interface(), 0..3),
-        (0u32..5000, proptest::collection::vec(field(&["--kexec-file-syscall", "-s"]), 0..2)),
+        (0u32..5000, proptest::collection::vec(field(&["--kexec-file-syscall", "-s"]), 0..2), any::<bool>()),
     )
-        .prop_map(|(image, arch, channel, hostname, keys, params, ns, release, interfaces, (delay, flags))| {
-            Request {
+        .prop_map(
+            |(image, arch, channel, hostname, keys, params, ns, release, interfaces, (delay, flags, strict))| Request {
                 image,
                 arch,
                 channel,
@@ -81,6 +87,7 @@ pub fn request() -> impl Strategy<Value = Request> {
                 release,
                 interfaces,
                 kexec: KexecRequest { delay_seconds: delay, extra_flags: flags },
-            }
-        })
+                strict,
+            },
+        )
 }
