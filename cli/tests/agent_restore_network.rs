@@ -10,69 +10,21 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 use nixos_images_core::agent::restore::{self, check_unit_syntax, is_unit_file_name};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::Value;
 
+mod common;
+use common::netns::{networkd_version, require_root_and_tools, run, run_networkd, Netns};
+
 const AGENT: &str = env!("CARGO_BIN_EXE_nixos-images-agent");
-const NETWORKD: &str = "/lib/systemd/systemd-networkd";
 
 const MAC_MAIN: &str = "52:54:00:aa:00:01";
 const MAC_PORT: &str = "52:54:00:aa:00:02";
 const MAC_DUP: &str = "52:54:00:aa:00:03";
 const MAC_DHCP: &str = "52:54:00:aa:00:04";
-
-/// A network namespace that is deleted when dropped.
-struct Netns(String);
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let name = format!("nixos-images-test-{tag}-{}-{n}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).stderr(Stdio::null()).status();
-        run("ip", &["netns", "add", &name]);
-        Netns(name)
-    }
-
-    /// `ip -n NS ARGS`, which must succeed.
-    fn ip(&self, args: &str) -> String {
-        let mut full = vec!["-n", self.0.as_str()];
-        full.extend(args.split_whitespace());
-        run("ip", &full)
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-fn run(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("running {cmd}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd} {}: {}{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn require_root_and_tools() {
-    let id = run("id", &["-u"]);
-    assert_eq!(id.trim(), "0", "this test must run as root (it creates network namespaces)");
-    let v = run("ip", &["-V"]);
-    assert!(v.contains("iproute2"), "`ip` is not iproute2: {v}");
-    assert!(Path::new(NETWORKD).exists(), "{NETWORKD} is missing (install systemd); this test needs it");
-    run("unshare", &["--version"]);
-}
 
 /// The source machine: every case restore-network must handle.
 fn source_machine() -> Netns {
@@ -258,56 +210,6 @@ fn restores_real_dumps_and_networkd_applies_them() {
         .collect();
     assert!(complaints.is_empty(), "networkd complained about the units:\n{}", complaints.join("\n"));
     assert!(units.len() >= 3, "{units:?}");
-}
-
-/// The major version of systemd-networkd (`systemd 252 (252.38-1~deb12u1)`).
-fn networkd_version() -> u32 {
-    let v = run(NETWORKD, &["--version"]);
-    v.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("networkd --version: {v}"))
-}
-
-/// Runs systemd-networkd in `ns` with `units` as /etc/systemd/network until `done` holds (or 20 s pass), then
-/// stops it. Returns its log. Fails when `done` never held.
-fn run_networkd(ns: &Netns, units: &Path, done: impl Fn(&Netns) -> bool) -> String {
-    let log = units.parent().unwrap().join("networkd.log");
-    // A read-only /sys tells networkd there is no udev to wait for (as in a container).
-    let script = format!(
-        "set -e\nmount -o remount,ro /sys\nmount -t tmpfs tmpfs /run/systemd\nmount --bind '{}' /etc/systemd/network\n\
-         mkdir -p /run/systemd/netif\nchown systemd-network: /run/systemd/netif 2>/dev/null || true\n\
-         SYSTEMD_LOG_LEVEL=debug exec {NETWORKD} >'{}' 2>&1\n",
-        units.display(),
-        log.display()
-    );
-    fs::create_dir_all("/run/systemd").ok();
-    fs::create_dir_all("/etc/systemd/network").ok();
-    let mut child = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "ip", "netns", "exec", &ns.0, "sh", "-c", &script])
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("starting systemd-networkd");
-    let start = Instant::now();
-    let mut ok = false;
-    while start.elapsed() < Duration::from_secs(20) {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("systemd-networkd exited ({status}):\n{}", fs::read_to_string(&log).unwrap_or_default());
-        }
-        if done(ns) {
-            ok = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    let text = fs::read_to_string(&log).unwrap_or_default();
-    assert!(
-        ok,
-        "networkd did not apply the units within 20 s.\naddresses:\n{}\nroutes:\n{}{}\nlog:\n{text}",
-        ns.ip("addr"),
-        ns.ip("-4 route"),
-        ns.ip("-6 route")
-    );
-    text
 }
 
 /// Mutations of real dumps: a value replaced, a key removed, an entry duplicated or dropped.

@@ -45,3 +45,24 @@ fn the_test_command_exists() {
     let ci_run = std::fs::read_to_string(repo().join(".ci/run")).unwrap();
     assert!(ci_run.contains(&format!("./{}", commands.last().unwrap())), ".ci/run calls the README's test command");
 }
+
+const TABLE_START: &str = "<!-- effects table: generated from core::effects -->\n";
+const TABLE_END: &str = "<!-- end of effects table -->";
+
+/// The README's effect table is `core::effects::markdown()`, never edited by hand. `UPDATE_README=1` rewrites it.
+#[test]
+fn the_effect_table_is_core_s() {
+    let path = repo().join("README.md");
+    let readme = std::fs::read_to_string(&path).expect("reading README.md");
+    let start = readme.find(TABLE_START).expect("README has the effect table's start marker") + TABLE_START.len();
+    let end = start + readme[start..].find(TABLE_END).expect("README has the effect table's end marker");
+    let table = nixos_images_core::effects::markdown();
+    if readme[start..end] == table {
+        return;
+    }
+    if std::env::var_os("UPDATE_README").is_some() {
+        std::fs::write(&path, format!("{}{table}{}", &readme[..start], &readme[end..])).expect("writing README.md");
+        return;
+    }
+    panic!("README.md's effect table differs from core::effects::markdown(); run UPDATE_README=1 cargo test -p nixos-images-cli --test readme");
+}

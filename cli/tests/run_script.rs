@@ -18,7 +18,10 @@ use std::time::{Duration, Instant};
 
 use nixos_images_core::cpio::Cpio;
 use nixos_images_core::render::{cmdline, kexec_run, overlay};
-use nixos_images_core::{Request, RequestFormat, ValidRequest};
+use nixos_images_core::{InterfaceMatch, Request, RequestFormat, ValidRequest};
+
+mod common;
+use common::netns::{run_networkd, Netns};
 
 /// A shell the script must run under, as the command that starts it.
 struct Shell(&'static [&'static str]);
@@ -51,6 +54,8 @@ const CASES: &[Case] = &[
     Case { example: "many-keys.toml", delay: 0, extra_flags: None, image_build: false },
     Case { example: "two-interfaces.toml", delay: 1, extra_flags: Some("--foo --bar"), image_build: false },
     Case { example: "static-hetzner.toml", delay: 0, extra_flags: None, image_build: true },
+    // Matched by name: the script finds eth0's MAC in the dump.
+    Case { example: "dual-stack-routes.toml", delay: 0, extra_flags: None, image_build: false },
 ];
 
 const REQUIRED_TOOLS: &[&str] = &["dash", "busybox", "shellcheck", "cpio", "gzip", "unshare"];
@@ -193,18 +198,22 @@ fn check(case: &Case, shell: &Shell) {
     let appended = &initrd[fx.initrd.len()..];
     let members = read_appended_overlay(appended, &what);
 
+    // The dumps: the machine's, with the request's interfaces in place of the live state for their MACs.
+    let dumps: Vec<String> = ["addrs.json", "routes-v4.json", "routes-v6.json"]
+        .iter()
+        .map(|f| String::from_utf8(members.get(*f).map(|m| m.data.clone()).unwrap_or_default()).unwrap())
+        .collect();
+    check_dumps(&req, &dumps, &what);
     let mut expected = BTreeMap::new();
-    for dir in ["ssh", "nixos-images", "nixos-images/networkd", "iproute2", "networkd", "networkd/iface"] {
+    for dir in ["ssh", "nixos-images", "nixos-images/networkd", "networkd", "networkd/iface"] {
         expected.insert(dir.to_string(), (0o040000 | overlay::DIR_MODE, vec![]));
     }
     let keys: String = expected_keys(&req).iter().map(|k| format!("{k}\n")).collect();
     expected.insert(overlay::AUTHORIZED_KEYS.into(), (0o100000 | overlay::KEY_MODE, keys.into_bytes()));
     expected.insert("ssh/ssh_host_ed25519_key".into(), (0o100600, HOST_KEY.into()));
     expected.insert("ssh/ssh_host_ed25519_key.pub".into(), (0o100644, HOST_KEY_PUB.into()));
-    for prefix in ["", "iproute2/"] {
-        expected.insert(format!("{prefix}addrs.json"), (0o100600, format!("{ADDRS_JSON}\n").into()));
-        expected.insert(format!("{prefix}routes-v4.json"), (0o100600, format!("{ROUTES_V4_JSON}\n").into()));
-        expected.insert(format!("{prefix}routes-v6.json"), (0o100600, format!("{ROUTES_V6_JSON}\n").into()));
+    for (file, dump) in ["addrs.json", "routes-v4.json", "routes-v6.json"].iter().zip(&dumps) {
+        expected.insert(file.to_string(), (0o100600, dump.clone().into_bytes()));
     }
     expected.insert("networkd/iface/00-eth0.network".into(), (0o100600, NETWORKD_UNIT.into()));
     // machine-id keeps the world-readable mode systemd gives it.
@@ -226,6 +235,47 @@ fn check(case: &Case, shell: &Shell) {
     let files: Vec<&str> =
         Fixture::TARBALL_FILES.iter().copied().filter(|f| !case.image_build || *f != "run.release").collect();
     assert_eq!(fx.kexec_dir_listing(), files, "{what}: files left in kexec/");
+}
+
+/// Without interfaces the dumps are the machine's as `ip --json` printed them. With interfaces, what upstream's
+/// restore script makes of them has, for each interface's MAC, exactly one unit with the request's addresses and
+/// routes, and the machine's other links are kept.
+fn check_dumps(req: &ValidRequest, dumps: &[String], what: &str) {
+    if req.interfaces.is_empty() {
+        let live = [ADDRS_JSON, ROUTES_V4_JSON, ROUTES_V6_JSON].map(|d| format!("{d}\n"));
+        assert_eq!(dumps, live, "{what}: the dumps changed although the request has no interfaces");
+        return;
+    }
+    let units = upstream_installer::restore_network(&dumps[0], &dumps[1], &dumps[2])
+        .unwrap_or_else(|e| panic!("{what}: the dumps are not what upstream's restore script reads: {e}"));
+    let live: serde_json::Value = serde_json::from_str(ADDRS_JSON).unwrap();
+    let live_mac_of = |name: &str| {
+        live.as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["ifname"] == name)
+            .map(|l| l["address"].as_str().unwrap().to_string())
+    };
+    for (i, iface) in req.interfaces.iter().enumerate() {
+        let mac = match &iface.matches {
+            InterfaceMatch::Mac(m) => m.to_string(),
+            InterfaceMatch::Name(n) => {
+                live_mac_of(n.as_str()).unwrap_or_else(|| panic!("{what}: no live {}", n.as_str()))
+            }
+        };
+        let matching: Vec<&String> = units.values().filter(|u| u.contains(&format!("MACAddress={mac}\n"))).collect();
+        assert_eq!(matching.len(), 1, "{what}: interfaces[{i}] ({mac}): units {units:#?}");
+        let addresses: Vec<String> =
+            matching[0].lines().filter_map(|l| l.strip_prefix("Address=")).map(String::from).collect();
+        let want: Vec<String> = iface.addresses.iter().map(ToString::to_string).collect();
+        assert_eq!(addresses, want, "{what}: interfaces[{i}]'s addresses in upstream's unit:\n{}", matching[0]);
+        assert_eq!(
+            matching[0].matches("[Route]").count(),
+            iface.routes.len(),
+            "{what}: interfaces[{i}]'s routes:\n{}",
+            matching[0]
+        );
+    }
 }
 
 /// A missing run.release and an unknown argument stop the script before it changes anything.
@@ -434,6 +484,11 @@ impl Fixture {
 
     /// Runs `kexec/run ARGS` with `shell` in a private mount namespace holding the fixture's files.
     fn run(&self, shell: &Shell, args: &[&str]) -> Output {
+        self.run_in(None, shell, args)
+    }
+
+    /// [`Fixture::run`] inside a network namespace (`ip netns exec NS ...`), if one is given.
+    fn run_in(&self, netns: Option<&str>, shell: &Shell, args: &[&str]) -> Output {
         // Run by the shell under test, too. $1 = host fixture dir, $2 = the script, then its arguments.
         let setup = format!(
             r#"set -eu
@@ -453,7 +508,15 @@ exec {} "$run" "$@"
 "#,
             shell.name()
         );
-        let out = Command::new("unshare")
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "unshare"]);
+                c
+            }
+            None => Command::new("unshare"),
+        };
+        let out = cmd
             .args(["--mount", "--propagation", "private"])
             .args(shell.0)
             .args(["-c", &setup, "setup"])
@@ -650,4 +713,146 @@ fn require_tools() {
         "0",
         "this test must run as root (it mounts fixtures in a private mount namespace)"
     );
+}
+
+const MAC_STATIC: &str = "52:54:00:bb:00:01";
+const MAC_NAMED: &str = "52:54:00:bb:00:02";
+const MAC_KEPT: &str = "52:54:00:bb:00:03";
+
+/// The request of the upstream test: a static interface by MAC (IPv4 and IPv6, an on-link route), one by name,
+/// a host name and nameservers.
+fn upstream_request() -> ValidRequest {
+    let text = format!(
+        r#"image = "kexec"
+hostname = "web9"
+ssh_authorized_keys = ["{ED25519} alice@laptop"]
+nameservers = ["192.0.2.53", "2001:db8::53"]
+[kexec]
+delay_seconds = 0
+[[interfaces]]
+match_mac = "{MAC_STATIC}"
+dhcp = false
+addresses = ["192.0.2.50/24", "2001:db8:9::50/64"]
+[[interfaces.routes]]
+destination = "default"
+gateway = "192.0.2.1"
+[[interfaces.routes]]
+destination = "198.51.100.0/24"
+gateway = "192.0.2.254"
+[[interfaces.routes]]
+destination = "203.0.113.0/24"
+gateway = "172.31.1.1"
+on_link = true
+[[interfaces.routes]]
+destination = "default"
+gateway = "fe80::1"
+[[interfaces]]
+match_name = "eth-named"
+addresses = ["192.0.2.70/24"]
+"#
+    );
+    Request::parse(&text, RequestFormat::Toml).unwrap().validate().unwrap()
+}
+
+/// With upstream's images (the default release) the request's network and host name take effect: the run script
+/// runs for real in a network namespace whose live addresses differ from the request's, its appended cpio goes
+/// through a stand-in that reads exactly what upstream's installer reads, and the real systemd-networkd applies
+/// the units that stand-in makes in a second namespace: the request's addresses and routes are configured, the
+/// replaced live ones are not, a link the request does not name keeps its own. The host name and nameservers
+/// reach the kernel command line.
+#[test]
+fn upstream_installer_gets_the_requests_network_and_host_name() {
+    common::netns::require_root_and_tools();
+    let req = upstream_request();
+    let src = Netns::new("kexec-src");
+    src.ip("link set lo up");
+    for (name, mac) in [("eth-static", MAC_STATIC), ("eth-named", MAC_NAMED), ("eth-kept", MAC_KEPT)] {
+        src.ip(&format!("link add {name} address {mac} type veth peer name {name}-p"));
+        src.ip(&format!("link set {name} up"));
+        src.ip(&format!("link set {name}-p up"));
+    }
+    src.ip("addr add 10.99.0.5/24 dev eth-static");
+    src.ip("route add default via 10.99.0.1 dev eth-static");
+    src.ip("addr add 10.98.0.5/24 dev eth-named");
+    src.ip("route add 10.50.0.0/16 via 10.98.0.1 dev eth-named");
+    src.ip("addr add 10.77.0.5/24 dev eth-kept");
+    src.ip("route add 10.60.0.0/16 via 10.77.0.1 dev eth-kept");
+
+    let ip = Command::new("sh").args(["-c", "command -v ip"]).output().unwrap();
+    let ip = String::from_utf8_lossy(&ip.stdout).trim().to_string();
+    let mut dumps_of = Vec::new();
+    let mut runs = Vec::new();
+    for shell in [&DASH, &BUSYBOX_SH] {
+        let what = format!("upstream test under {}", shell.name());
+        let fx = Fixture::new(&req);
+        // The real iproute2 (the releases' static ip), in the source namespace.
+        write(&fx.kexec_dir.join("ip"), format!("#!/bin/sh\nexec {ip} \"$@\"\n"), 0o755);
+        let out = fx.run_in(Some(&src.0), shell, &[]);
+        assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
+        let calls = fx.wait_for_kexec_calls(2, Duration::from_secs(10));
+        let cmdline = calls[0].iter().find_map(|a| a.strip_prefix("--command-line=")).unwrap().to_string();
+        assert_eq!(upstream_installer::hostname_from_cmdline(&cmdline), Some("web9"), "{what}: {cmdline}");
+        assert_eq!(upstream_installer::nameservers_from_cmdline(&cmdline), ["192.0.2.53", "2001:db8::53"]);
+        let initrd = fs::read(fx.kexec_dir.join("initrd")).unwrap();
+        let members = read_appended_overlay(&initrd[fx.initrd.len()..], &what);
+        // What the kernel unpacks, then what upstream's initrd service copies of it.
+        let unpacked = fx._tmp.path().join("unpacked");
+        for (path, m) in &members {
+            let at = unpacked.join(path);
+            if m.mode & 0o170000 == 0o040000 {
+                fs::create_dir_all(&at).unwrap();
+            } else {
+                fs::create_dir_all(at.parent().unwrap()).unwrap();
+                fs::write(&at, &m.data).unwrap();
+            }
+        }
+        let sysroot = fx._tmp.path().join("sysroot");
+        upstream_installer::copy_state(&unpacked, &sysroot).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(!sysroot.join("etc/hostname").exists(), "{what}: upstream reads no host name file");
+        let keys = fs::read_to_string(sysroot.join("root/.ssh/authorized_keys")).unwrap();
+        assert!(keys.contains("alice@laptop"), "{what}: {keys}");
+        let dumps: Vec<String> = ["addrs.json", "routes-v4.json", "routes-v6.json"]
+            .iter()
+            .map(|f| fs::read_to_string(sysroot.join("root/network").join(f)).unwrap())
+            .collect();
+        dumps_of.push(dumps);
+        runs.push((fx, sysroot));
+    }
+    // The rewritten dumps hold the live state too (lifetimes tick), so compare what they mean.
+    let units: Vec<BTreeMap<String, String>> =
+        dumps_of.iter().map(|d| upstream_installer::restore_network(&d[0], &d[1], &d[2]).unwrap()).collect();
+    assert_eq!(units[0], units[1], "dash and busybox sh wrote different dumps");
+
+    let units_dir = runs[0].1.join("etc/systemd/network");
+    fs::create_dir_all(&units_dir).unwrap();
+    for (name, unit) in &units[0] {
+        fs::write(units_dir.join(name), unit).unwrap();
+    }
+    let dst = Netns::new("kexec-dst");
+    dst.ip("link set lo up");
+    for (name, mac) in [("new-static", MAC_STATIC), ("new-named", MAC_NAMED), ("new-kept", MAC_KEPT)] {
+        dst.ip(&format!("link add {name} address {mac} type veth peer name {name}-p"));
+        dst.ip(&format!("link set {name}-p up"));
+    }
+    run_networkd(&dst, &units_dir, |ns| {
+        let s4 = ns.ip("-4 addr show dev new-static");
+        let s6 = ns.ip("-6 addr show dev new-static");
+        let v4 = ns.ip("-4 route");
+        let v6 = ns.ip("-6 route");
+        s4.contains("192.0.2.50/24")
+            && s6.contains("2001:db8:9::50/64")
+            && v4.contains("default via 192.0.2.1 dev new-static")
+            && v4.contains("198.51.100.0/24 via 192.0.2.254 dev new-static")
+            && v4.contains("203.0.113.0/24 via 172.31.1.1 dev new-static proto static onlink")
+            && v6.contains("default via fe80::1 dev new-static")
+            && ns.ip("-4 addr show dev new-named").contains("192.0.2.70/24")
+            && ns.ip("-4 addr show dev new-kept").contains("10.77.0.5/24")
+            && v4.contains("10.60.0.0/16 via 10.77.0.1 dev new-kept")
+    });
+    let addrs = dst.ip("addr");
+    let v4 = dst.ip("-4 route");
+    for gone in ["10.99.0.5", "10.98.0.5"] {
+        assert!(!addrs.contains(gone), "the live address {gone} was restored:\n{addrs}");
+    }
+    assert!(!v4.contains("10.99.0.1") && !v4.contains("10.50.0.0/16"), "a replaced live route was restored:\n{v4}");
 }

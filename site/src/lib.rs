@@ -23,6 +23,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("kexec.html", include_str!("../pages/kexec.md")),
     ("netboot.html", include_str!("../pages/netboot.md")),
     ("customizing.html", include_str!("../pages/customizing.md")),
+    ("effects.html", include_str!("../pages/effects.md")),
     ("formats.html", include_str!("../pages/formats.md")),
     ("faq.html", include_str!("../pages/faq.md")),
 ];
@@ -118,9 +119,10 @@ pub fn build(opts: &Options) -> Result<Report> {
     };
 
     let install = downloads::install_example(&releases);
+    let effects = nixos_images_core::effects::markdown();
     for (file, src) in &pages {
         // Pages may use template expressions (`{{ install.command }}`), filled in before Markdown.
-        let src = &markdown::expand(file, src, minijinja::context! { install => install })?;
+        let src = &markdown::expand(file, src, minijinja::context! { install => install, effects => effects })?;
         let title = markdown::title(src);
         let html = theme.render(
             "page.html",

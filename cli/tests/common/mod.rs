@@ -6,6 +6,8 @@
 
 #![allow(dead_code)] // each test binary uses part of this module
 
+pub mod netns;
+
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::process::Command;
