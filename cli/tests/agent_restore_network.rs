@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use nixos_images_core::agent::restore::{self, check_unit_syntax, is_unit_file_name};
 use proptest::prelude::*;
@@ -17,7 +17,7 @@ use proptest::test_runner::{Config, TestRunner};
 use serde_json::Value;
 
 mod common;
-use common::netns::{networkd_version, require_root_and_tools, run, run_networkd, Netns};
+use common::netns::{networkd_version, require_root_and_tools, run_networkd, Netns};
 
 const AGENT: &str = env!("CARGO_BIN_EXE_nixos-images-agent");
 
