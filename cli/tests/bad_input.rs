@@ -112,6 +112,28 @@ fn cases() -> Vec<Case> {
         case("kexec delay too long", "[kexec]\ndelay_seconds = 86400", "kexec.delay_seconds"),
         case("kexec flag not a flag", "[kexec]\nextra_flags = [\"reboot\"]", "kexec.extra_flags[0]"),
         case("kexec flag owned by the script", "[kexec]\nextra_flags = [\"--command-line=x\"]", "kexec.extra_flags[0]"),
+        case("unknown installer", "[release]\ninstaller = \"debian\"", "release.installer"),
+        case(
+            "nameservers push the command line over the limit",
+            &format!("nameservers = [{}]", (0..40).map(|i| format!("\"2001:db8:ffff:ffff:ffff:ffff:ffff:{i:x}\"")).collect::<Vec<_>>().join(", ")),
+            "kernel_params",
+        ),
+        case(
+            "strict: keys on upstream's netboot",
+            &format!("image = \"netboot\"\nstrict = true\nssh_authorized_keys = [{ED25519:?}]"),
+            "ssh_authorized_keys",
+        ),
+        case(
+            "strict: static netboot on upstream's images",
+            "image = \"netboot\"\nstrict = true\n[[interfaces]]\nmatch_mac = \"52:54:00:00:00:01\"\ndhcp = false\naddresses = [\"192.0.2.10/24\"]",
+            "interfaces[0].addresses",
+        ),
+        case(
+            "strict: kexec settings on netboot",
+            "image = \"netboot\"\nstrict = true\n[kexec]\ndelay_seconds = 3",
+            "kexec.delay_seconds",
+        ),
+        flags("--strict: keys on upstream's netboot", &["--image", "netboot", "--ssh-key", ED25519, "--strict"], "ssh_authorized_keys"),
         flags("--address without =", &["--address", "eth0"], "--address"),
         flags("--route with unknown option", &["--route", "eth0=default,via=192.0.2.1,bogus"], "--route"),
         flags("--dhcp not yes/no", &["--dhcp", "eth0=maybe"], "--dhcp"),
@@ -243,4 +265,46 @@ fn key_errors_say_which_file_and_line() {
     assert!(stderr.contains(&format!("(from --ssh-key-file {} line 1)", keys.display())), "{stderr}");
     assert!(stderr.contains("error: ssh_authorized_keys[2]: "), "{stderr}");
     assert!(stderr.contains(&format!("(from --ssh-key-file {} line 4)", keys.display())), "{stderr}");
+}
+
+/// Without strict mode, every field upstream's netboot image ignores is one `warning: <field>:` line on stderr, the
+/// artifact is still written (exit 0); with this project's images there is no warning at all.
+#[test]
+fn ignored_fields_are_warnings_one_line_each() {
+    let toml = format!(
+        "image = \"netboot\"\nssh_authorized_keys = [{ED25519:?}]\nnameservers = [\"192.0.2.53\"]\n\
+         [release]\nkexec_tarball_sha256 = \"{}\"\n[kexec]\nextra_flags = [\"-s\"]\n\
+         [[interfaces]]\nmatch_mac = \"52:54:00:00:00:01\"\ndhcp = false\naddresses = [\"192.0.2.10/24\"]\n\
+         [[interfaces.routes]]\ndestination = \"default\"\ngateway = \"192.0.2.1\"\n",
+        "0".repeat(64)
+    );
+    for (installer, want) in [
+        (
+            None,
+            &[
+                "ssh_authorized_keys",
+                "nameservers",
+                "release.kexec_tarball_sha256",
+                "interfaces[0].addresses",
+                "kexec.extra_flags",
+            ][..],
+        ),
+        (Some("nixos-images"), &["release.kexec_tarball_sha256", "kexec.extra_flags"][..]),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = case("warnings", &toml, "");
+        if let Some(i) = installer {
+            c.flags = vec!["--installer".into(), i.into()];
+        }
+        let out = run(&c, dir.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{installer:?}: {stderr}");
+        assert!(dir.path().join("out.nix").exists(), "{installer:?}: nothing written");
+        let fields: Vec<&str> = stderr
+            .lines()
+            .map(|l| l.strip_prefix("warning: ").unwrap_or_else(|| panic!("{installer:?}: not a warning: {l}")))
+            .map(|l| l.split(": ").next().unwrap())
+            .collect();
+        assert_eq!(fields, want, "{installer:?}:\n{stderr}");
+    }
 }
