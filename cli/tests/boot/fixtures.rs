@@ -52,6 +52,8 @@ pub struct Fixtures {
     pub ipxe_lkrn: PathBuf,
     /// The statically linked agent.
     pub agent: PathBuf,
+    /// The statically linked stand-in for upstream's installer (`testing/upstream-installer`).
+    pub upstream_installer: PathBuf,
 }
 
 const TOOLS: &[&str] = &["qemu-system-x86_64", "busybox", "ldd", "cargo", "gzip", "tar", "sha256sum"];
@@ -110,33 +112,35 @@ fn load() -> Fixtures {
         ip: ip.unwrap(),
         ipxe_lkrn: PathBuf::from("/usr/lib/ipxe/ipxe.lkrn"),
         agent: build_static_agent(),
+        upstream_installer: build_static("upstream-installer", "upstream-installer"),
     }
 }
 
 /// Builds `nixos-images-agent` statically with the command README.md documents (the same build as
 /// `agent_static.rs`, so whichever runs second finds it up to date).
 fn build_static_agent() -> PathBuf {
+    build_static("nixos-images-cli", "nixos-images-agent")
+}
+
+/// Builds a binary of the workspace statically (glibc, `crt-static`) into the static target directory.
+fn build_static(package: &str, bin: &str) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let start = std::time::Instant::now();
     let out = Command::new(&cargo)
         .current_dir(repo_root())
-        .args(["build", "--release", "--locked", "-p", "nixos-images-cli", "--bin", "nixos-images-agent"])
+        .args(["build", "--release", "--locked", "-p", package, "--bin", bin])
         .args(["--target", "x86_64-unknown-linux-gnu"])
         .env("RUSTFLAGS", "-C target-feature=+crt-static")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .output()
         .unwrap_or_else(|e| panic!("running {cargo:?} build: {e}"));
-    assert!(
-        out.status.success(),
-        "building the static nixos-images-agent failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    say(&format!("boot: static nixos-images-agent built in {:.1} s", start.elapsed().as_secs_f64()));
+    assert!(out.status.success(), "building the static {bin} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    say(&format!("boot: static {bin} built in {:.1} s", start.elapsed().as_secs_f64()));
     let target_dir =
         std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"));
-    let agent = target_dir.join("x86_64-unknown-linux-gnu/release/nixos-images-agent");
-    assert!(is_static(&agent), "{} is not statically linked", agent.display());
-    agent
+    let path = target_dir.join("x86_64-unknown-linux-gnu/release").join(bin);
+    assert!(is_static(&path), "{} is not statically linked", path.display());
+    path
 }
 
 /// An ELF file without a program interpreter (PT_INTERP) runs without any library.

@@ -32,7 +32,18 @@ pub enum KexecMode {
     /// As [`KexecMode::InstallCommand`], with an initrd too big for stage 1's RAM: the agent's preflight refuses,
     /// and the script stops before anything is loaded.
     PreflightRefusal,
+    /// The install command for upstream's images (the default release) with a host name and a static address
+    /// stage 1 does not have; the tarball has no agent, and stage 2 is shaped like upstream's installer: it reads
+    /// only what upstream's reads (`testing/upstream-installer`), sets its host name from `systemd.hostname=`, and
+    /// configures its NIC from the units upstream's restore script would write. Stage 2 must show the request's
+    /// host name and address, and reach the test's server with them.
+    Upstream,
 }
+
+/// Stage 2's address in [`KexecMode::Upstream`] (stage 1 has another).
+const UPSTREAM_ADDRESS: &str = "10.0.2.30/24";
+/// What stage 2 fetches from the test's server in [`KexecMode::Upstream`], with the request's network.
+const REACHABLE: &str = "reachable.txt";
 
 /// The NIC of stage 1 (and so of stage 2: the same VM).
 const MAC: &str = "52:54:00:12:34:56";
@@ -134,6 +145,30 @@ dumptree /sysroot
 finish
 "#;
 
+/// Stage 2's init shaped like upstream's installer: the initrd service's copy, the host name from the kernel
+/// command line (as systemd does), the restore script's units applied as networkd would; then what it got.
+const STAGE2_UPSTREAM_INIT: &str = r#"say stage 2
+kv cmdline "$(cat /proc/cmdline)"
+load_modules
+kv eth0-mac "$(cat /sys/class/net/eth0/address)"
+for word in $(cat /proc/cmdline); do
+  case "$word" in systemd.hostname=*) hostname "${word#systemd.hostname=}" ;; esac
+done
+kv hostname "$(hostname)"
+mkdir -p /sysroot
+out copy-state upstream-installer copy-state / /sysroot || fail "upstream's initrd service failed"
+d=/sysroot/root/network
+out restore-network upstream-installer restore-network $d/addrs.json $d/routes-v4.json $d/routes-v6.json /sysroot/etc/systemd/network || fail "restore-network failed"
+out apply-network upstream-installer apply-network /sysroot/etc/systemd/network || fail "applying the units failed"
+kv ip-addr "$(ip -o addr show dev eth0 | tr '
+' ';')"
+kv ip-route "$({ ip route; ip -6 route; } | tr '
+' ';')"
+out fetch wget -q -O - http://SERVER/REACHABLE
+dumptree /sysroot
+finish
+"#;
+
 /// Stage 2's /init: runs the init that `init=` names, or says that there is none.
 const STAGE2_HANDOVER: &str = r#"#!/bin/busybox sh
 /bin/busybox mkdir -p /proc
@@ -160,11 +195,22 @@ pub fn run(name: &'static str, mode: KexecMode) {
     req.release.base_url = Some(format!("http://{SERVER}/release"));
     req.kexec.delay_seconds = 1;
     let padding = if mode == KexecMode::PreflightRefusal { 440 << 20 } else { 0 };
-    let release = release_tarball(fx, mode != KexecMode::Customized, padding);
+    let stage2 = if mode == KexecMode::Upstream { Stage2::Upstream } else { Stage2::Agent };
+    let release =
+        release_tarball(fx, matches!(mode, KexecMode::InstallCommand | KexecMode::PreflightRefusal), padding, stage2);
+    if mode == KexecMode::Upstream {
+        let text = format!(
+            "[[interfaces]]\nmatch_mac = \"{MAC}\"\ndhcp = false\naddresses = [\"{UPSTREAM_ADDRESS}\"]\n\
+             [[interfaces.routes]]\ndestination = \"default\"\ngateway = \"10.0.2.2\"\n"
+        );
+        req.interfaces = Request::parse(&text, nixos_images_core::RequestFormat::Toml).unwrap().interfaces;
+        fs::create_dir_all(&www).unwrap();
+        fs::write(www.join(REACHABLE), "stage 2 reached the server\n").unwrap();
+    }
     let tarball_name = kexec_command::tarball_name(&validate(&req));
 
     let user_steps = match mode {
-        KexecMode::InstallCommand | KexecMode::PreflightRefusal => {
+        KexecMode::InstallCommand | KexecMode::PreflightRefusal | KexecMode::Upstream => {
             req.release.kexec_tarball_sha256 = Some(sha256(&release.tar_gz));
             let valid = validate(&req);
             let dir = www.join("release").join(&valid.release.tag);
@@ -219,7 +265,9 @@ pub fn run(name: &'static str, mode: KexecMode) {
     }
     let after = match mode {
         // The kexec replaces this kernel within the delay; if it does not, say so.
-        KexecMode::InstallCommand | KexecMode::Customized => "sleep 90\nfail \"no kexec within 90 s\"\n".to_string(),
+        KexecMode::InstallCommand | KexecMode::Customized | KexecMode::Upstream => {
+            "sleep 90\nfail \"no kexec within 90 s\"\n".to_string()
+        }
         KexecMode::PreflightRefusal => format!(
             "kv kexec-loaded \"$(cat /sys/kernel/kexec_loaded)\"\n\
              kv initrd-size \"$(stat -c %s /root/kexec/initrd)\"\n\
@@ -292,7 +340,11 @@ pub fn run(name: &'static str, mode: KexecMode) {
         KexecMode::Customized => format!("/custom/{tarball_name}"),
         _ => format!("/release/{}/{tarball_name}", valid.release.tag),
     };
-    assert_eq!(fetched, [downloaded], "{what}\nwhat stage 1 downloaded");
+    let mut want_fetched = vec![downloaded];
+    if mode == KexecMode::Upstream {
+        want_fetched.push(format!("/{REACHABLE}"));
+    }
+    assert_eq!(fetched, want_fetched, "{what}\nwhat the guest downloaded");
     let steps = s1.output("steps");
 
     if mode == KexecMode::PreflightRefusal {
@@ -306,7 +358,18 @@ pub fn run(name: &'static str, mode: KexecMode) {
     );
     let s2 = report.stages.iter().find(|s| s.name == "2").unwrap_or_else(|| panic!("no kexec into stage 2: {what}"));
     assert!(s2.fails.is_empty() && s2.ended, "{what}\nstage 2 failed: {:?}", s2.fails);
-    check_stage2(s2, &valid, &what);
+    if mode == KexecMode::Upstream {
+        check_upstream_stage2(s2, &valid, &what);
+    } else {
+        check_stage2(s2, &valid, &what);
+    }
+}
+
+/// What stage 2 runs after the kexec: this project's agent, or a stand-in for upstream's installer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage2 {
+    Agent,
+    Upstream,
 }
 
 /// A release-shaped kexec tarball: `kexec/{bzImage,initrd,kexec,ip,run}` (and the agent, as releases that carry
@@ -317,11 +380,22 @@ struct ReleaseTarball {
     initrd_len: usize,
 }
 
-fn release_tarball(fx: &Fixtures, with_agent: bool, padding: usize) -> ReleaseTarball {
-    let mut stage2 = Initramfs::new(fx, INIT, STAGE2_INIT);
+fn release_tarball(fx: &Fixtures, with_agent: bool, padding: usize, kind: Stage2) -> ReleaseTarball {
+    let mut stage2 = match kind {
+        Stage2::Agent => Initramfs::new(fx, INIT, STAGE2_INIT),
+        Stage2::Upstream => {
+            Initramfs::new(fx, INIT, &STAGE2_UPSTREAM_INIT.replace("SERVER", SERVER).replace("REACHABLE", REACHABLE))
+        }
+    };
     // As NixOS's initrd does, /init hands over to the system's init named by init= (here inside the initrd).
     stage2.file("init", 0o755, STAGE2_HANDOVER);
-    stage2.modules(fx).program(&fx.agent, "usr/local/bin/nixos-images-agent");
+    stage2.modules(fx);
+    match kind {
+        Stage2::Agent => stage2.program(&fx.agent, "usr/local/bin/nixos-images-agent"),
+        Stage2::Upstream => stage2
+            .program(&fx.upstream_installer, "usr/local/bin/upstream-installer")
+            .program(&fx.ip, "usr/local/bin/ip"),
+    };
     let mut initrd = stage2.gzip();
     // The kernel skips zeros between initramfs archives: padding makes an initrd big without changing it.
     initrd.resize(initrd.len() + padding, 0);
@@ -440,6 +514,41 @@ fn check_stage2(s2: &Stage, req: &ValidRequest, what: &str) {
     }
     let request_units = units.keys().filter(|n| n.starts_with("00-00-nixos-images-")).count();
     assert_eq!(request_units, req.interfaces.len(), "{what}\nthe request's units: {units:#?}");
+}
+
+/// Upstream's installer in stage 2: the request's host name from the command line, its address on the NIC (and
+/// not stage 1's), the server reached with it; stage 1's host keys and the union of the keys.
+fn check_upstream_stage2(s2: &Stage, req: &ValidRequest, what: &str) {
+    let mut want = vec![format!("init={INIT}")];
+    want.extend(RELEASE_PARAMS.split_whitespace().map(String::from));
+    want.extend(cmdline::line(req).split_whitespace().map(String::from));
+    let got: Vec<String> = s2.kv("cmdline").split_whitespace().map(String::from).collect();
+    assert_eq!(got, want, "{what}\nstage 2's kernel command line");
+    let hostname = req.hostname.as_ref().expect("the request has a host name").as_str();
+    assert_eq!(s2.kv("hostname"), hostname, "{what}\nstage 2's host name");
+    for step in ["copy-state", "restore-network", "apply-network", "fetch"] {
+        assert_eq!(s2.kv(&format!("{step}-exit")), "0", "{what}\n{step}:\n{}", s2.output(step));
+    }
+    let addrs = s2.kv("ip-addr");
+    assert!(addrs.contains(&format!("inet {UPSTREAM_ADDRESS}")), "{what}\nstage 2's addresses: {addrs}");
+    for a in ADDRESSES {
+        assert!(!addrs.contains(a), "{what}\nstage 1's {a} came back: {addrs}");
+    }
+    let routes = s2.kv("ip-route");
+    assert!(routes.contains("default via 10.0.2.2 dev eth0"), "{what}\nstage 2's routes: {routes}");
+    assert!(s2.output("fetch").contains("stage 2 reached the server"), "{what}\n{}", s2.output("fetch"));
+
+    let root = s2.files_under("/sysroot");
+    assert!(!root.contains_key("etc/hostname"), "{what}\nupstream's installer reads no host name file");
+    let host_keys: BTreeSet<String> = root.keys().filter(|p| p.starts_with("etc/ssh/ssh_host_")).cloned().collect();
+    let want_keys: BTreeSet<String> =
+        stage1_files().iter().map(|(p, _, _)| p.to_string()).filter(|p| p.starts_with("etc/ssh/ssh_host_")).collect();
+    assert_eq!(host_keys, want_keys, "{what}\nstage 2's host keys");
+    let (_, keys) = root.get("root/.ssh/authorized_keys").unwrap_or_else(|| panic!("{what}\nno authorized_keys"));
+    let got: BTreeSet<String> = String::from_utf8_lossy(keys).lines().map(String::from).collect();
+    let mut want: BTreeSet<String> = stage1_keys().into_iter().collect();
+    want.extend(req.ssh_authorized_keys.iter().map(|k| k.as_str().to_string()));
+    assert_eq!(got, want, "{what}\nstage 2's authorized keys");
 }
 
 fn check_refusal(report: &Report, s1: &Stage, steps: &str, initrd_len: usize, what: &str) {

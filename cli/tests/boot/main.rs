@@ -116,6 +116,11 @@ fn kexec_6_preflight_refuses_too_little_ram() {
     kexec::run("kexec-6-preflight-refusal", kexec::KexecMode::PreflightRefusal);
 }
 
+#[test]
+fn kexec_7_upstream_installer() {
+    kexec::run("kexec-7-upstream-installer", kexec::KexecMode::Upstream);
+}
+
 // --- Helpers ------------------------------------------------------------------------------------------------------
 
 fn example(name: &str) -> Request {
