@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::Args;
 use nixos_images_core::effects;
+use nixos_images_core::manifest::Manifest;
 use nixos_images_core::request::{InterfaceRequest, RouteRequest};
 use nixos_images_core::{Installer, Request, RequestFormat, ValidRequest};
 
@@ -62,6 +63,10 @@ pub struct RequestArgs {
     /// SHA-256 of the kexec tarball; the install command then verifies the download
     #[arg(long, value_name = "HEX")]
     pub release_sha256: Option<String>,
+    /// A release of this project's images by its manifest.json: sets the channel, base URL, tag, installer
+    /// (nixos-images) and the kexec tarball's SHA-256 (flags still override)
+    #[arg(long, value_name = "FILE")]
+    pub release_manifest: Option<PathBuf>,
     /// Which images the release holds: upstream (nix-community's, the default) or nixos-images (this project's);
     /// it decides which fields take effect
     #[arg(long, value_name = "FAMILY")]
@@ -90,6 +95,14 @@ impl RequestArgs {
         let mut errors = Vec::new();
         set(&mut req.image, &self.image);
         set(&mut req.arch, &self.arch);
+        if let Some(path) = &self.release_manifest {
+            let text = read_text(path, "--release-manifest")?;
+            let manifest = Manifest::parse(&text).map_err(|errs| {
+                let lines = errs.iter().map(|e| format!("--release-manifest: {}: {e}", path.display())).collect();
+                UsageError(lines)
+            })?;
+            manifest.apply_to(&mut req);
+        }
         set(&mut req.channel, &self.channel);
         if let Some(h) = &self.hostname {
             req.hostname = Some(h.clone());

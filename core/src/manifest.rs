@@ -6,8 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Arch, Channel};
-use crate::validate::{parse_arch, parse_channel, parse_sha256, parse_tag};
+use crate::model::{Arch, Channel, ImageKind};
+use crate::validate::{parse_arch, parse_channel, parse_image, parse_sha256, parse_tag};
 
 /// The schema string of version 1.
 pub const MANIFEST_SCHEMA: &str = "nixos-images/manifest/v1";
@@ -168,6 +168,23 @@ impl Manifest {
         format!("{}/{}/{}", self.base_url.trim_end_matches('/'), self.tag, asset.name)
     }
 
+    /// Points a request at this release: its channel, base URL and tag, this project's installer (a release with a
+    /// manifest is one of ours) and, for a kexec request whose tarball the release has, its SHA-256. The image kind
+    /// and arch are the request's as typed; when they do not parse, validation reports them and no digest is set.
+    pub fn apply_to(&self, req: &mut crate::Request) {
+        req.channel = self.channel.clone();
+        req.release.base_url = Some(self.base_url.clone());
+        req.release.tag = Some(self.tag.clone());
+        req.release.installer = Some(crate::Installer::NixosImages.as_str().to_string());
+        let kind = match parse_image(&req.image) {
+            Ok(ImageKind::Kexec) => Some(AssetKind::Kexec),
+            Ok(ImageKind::KexecNoninteractive) => Some(AssetKind::KexecNoninteractive),
+            _ => None,
+        };
+        let asset = kind.zip(parse_arch(&req.arch).ok()).and_then(|(k, a)| self.asset(k, a));
+        req.release.kexec_tarball_sha256 = asset.map(|a| a.sha256.clone());
+    }
+
     /// The manifest as pretty JSON with a final newline (the published form).
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a manifest always serializes") + "\n"
@@ -230,5 +247,21 @@ mod tests {
         for field in ["schema:", "date:", "assets[0].name:", "assets[4].netboot:"] {
             assert!(errs.iter().any(|e| e.starts_with(field)), "{field} in {errs:?}");
         }
+    }
+
+    #[test]
+    fn a_manifest_points_a_request_at_its_release() {
+        let mut m = sample();
+        m.base_url = "https://example.org/releases".into();
+        m.assets[1].sha256 = "cd".repeat(32);
+        let mut req = crate::Request { image: "kexec-noninteractive".into(), ..Default::default() };
+        m.apply_to(&mut req);
+        let valid = req.validate().unwrap();
+        assert_eq!(valid.release.installer, crate::Installer::NixosImages);
+        assert_eq!(valid.release.kexec_tarball_sha256.as_deref(), Some("cd".repeat(32).as_str()));
+        assert_eq!(valid.release.asset_url("x"), "https://example.org/releases/nixos-unstable/x");
+        let mut netboot = crate::Request { image: "netboot".into(), ..Default::default() };
+        m.apply_to(&mut netboot);
+        assert_eq!(netboot.release.kexec_tarball_sha256, None);
     }
 }

@@ -234,6 +234,8 @@ async fn fill(c: &Client, req: &Request) {
     select(c, "f-image", &req.image).await;
     select(c, "f-arch", &req.arch).await;
     type_into(c, "f-channel", &req.channel).await;
+    select(c, "f-release-installer", req.release.installer.as_deref().unwrap_or("upstream")).await;
+    set_checked(c, "f-strict", req.strict).await;
     type_into(c, "f-hostname", req.hostname.as_deref().unwrap_or("")).await;
     type_into(c, "f-ssh_authorized_keys", &req.ssh_authorized_keys.join("\n")).await;
     type_into(c, "f-kernel_params", &req.kernel_params.join(" ")).await;
@@ -516,6 +518,37 @@ async fn light_session(c: &Client, server: &Server, downloads: &Path) -> String 
     click(c, "download-bundle").await;
     let got = wait_for_download(downloads, &net_bundle.files[0].path).await;
     assert_eq!(got, cli_bytes(&net, &["bundle"], &net_bundle.files[0].contents));
+
+    // What upstream's netboot image ignores is said at each field, as core words it; this project's images
+    // apply it all; strict mode makes it an error.
+    let notices = nixos_images_core::effects::notices(&valid_net);
+    for (path, id) in
+        [("ssh_authorized_keys", "f-ssh_authorized_keys"), ("interfaces[0].addresses", "f-interfaces-0-addresses")]
+    {
+        let notice = notices.iter().find(|n| n.path == path).unwrap_or_else(|| panic!("core has no notice for {path}"));
+        let shown = text_of(c, &format!("{id}-notice")).await;
+        assert_eq!(shown, format!("warning: {}", notice.message), "the notice at {id}");
+        let described = c.find(Locator::Id(id)).await.unwrap().attr("aria-describedby").await.unwrap();
+        assert!(described.unwrap_or_default().contains(&format!("{id}-notice")), "{id} is not described by its notice");
+    }
+    js(c, "document.getElementById('f-ssh_authorized_keys').scrollIntoView();").await;
+    screenshot(c, "form-notice-light.png").await;
+    select(c, "f-release-installer", "nixos-images").await;
+    wait_until(c, "no notices with this project's images", "return document.querySelector('ul.notice') === null;")
+        .await;
+    select(c, "f-release-installer", "upstream").await;
+    wait_until(c, "the notices again", "return document.getElementById('f-ssh_authorized_keys-notice') !== null;")
+        .await;
+    set_checked(c, "f-strict", true).await;
+    let strict = wait_until(
+        c,
+        "strict mode's error",
+        "return document.getElementById('f-ssh_authorized_keys-err')?.textContent || null;",
+    )
+    .await;
+    assert!(strict.as_str().unwrap().ends_with("(strict)"), "{strict}");
+    assert!(text_of(c, "error-summary").await.contains("ssh_authorized_keys"));
+    set_checked(c, "f-strict", false).await;
 
     // A pasted private key is refused, cleared, and never shown.
     let secret = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\n";

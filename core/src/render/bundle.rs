@@ -3,7 +3,7 @@
 use askama::Template;
 
 use crate::render::{cmdline, ipxe, kexec_command, kexec_run, networkd, nix, overlay};
-use crate::{tarball, Artifact, ArtifactFile, ValidRequest};
+use crate::{effects, tarball, Artifact, ArtifactFile, Installer, ValidRequest};
 
 #[derive(Template)]
 #[template(path = "bundle-README.md", escape = "none")]
@@ -19,6 +19,8 @@ struct Readme<'a> {
     delay: u32,
     overlay: &'a str,
     release_script_url: String,
+    installer: &'static str,
+    notices: Vec<String>,
     files: Vec<(String, &'static str)>,
 }
 
@@ -66,6 +68,11 @@ pub fn render(req: &ValidRequest) -> Artifact {
         delay: req.kexec.delay_seconds,
         overlay: overlay::OVERLAY_FILE_NAME,
         release_script_url: req.release.asset_url(&ipxe::release_script_name(req.arch)),
+        installer: match req.release.installer {
+            Installer::Upstream => "nix-community's (release.installer = \"upstream\")",
+            Installer::NixosImages => "this project's (release.installer = \"nixos-images\")",
+        },
+        notices: effects::notices(req).iter().map(ToString::to_string).collect(),
         files: files.iter().map(|(f, what)| (f.path.clone(), *what)).collect(),
     };
     // Rendering only fails if a Display impl fails, and ours do not.
