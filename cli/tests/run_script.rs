@@ -489,6 +489,11 @@ impl Fixture {
 
     /// [`Fixture::run`] inside a network namespace (`ip netns exec NS ...`), if one is given.
     fn run_in(&self, netns: Option<&str>, shell: &Shell, args: &[&str]) -> Output {
+        self.run_file(netns, shell, &self.kexec_dir.join("run"), args)
+    }
+
+    /// Runs `script ARGS` (the run script, or the install command) with `shell` in the fixture's namespaces.
+    fn run_file(&self, netns: Option<&str>, shell: &Shell, script: &Path, args: &[&str]) -> Output {
         // Run by the shell under test, too. $1 = host fixture dir, $2 = the script, then its arguments.
         let setup = format!(
             r#"set -eu
@@ -521,7 +526,7 @@ exec {} "$run" "$@"
             .args(shell.0)
             .args(["-c", &setup, "setup"])
             .arg(&self.host)
-            .arg(self.kexec_dir.join("run"))
+            .arg(script)
             .args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -855,4 +860,55 @@ fn upstream_installer_gets_the_requests_network_and_host_name() {
         assert!(!addrs.contains(gone), "the live address {gone} was restored:\n{addrs}");
     }
     assert!(!v4.contains("10.99.0.1") && !v4.contains("10.50.0.0/16"), "a replaced live route was restored:\n{v4}");
+}
+
+/// A pinned tarball that changed (upstream re-uploads weekly under the same tag) stops the install command before
+/// it unpacks anything, with both digests and how to pin again, in words rather than a bare `sha256sum` failure.
+#[test]
+fn the_install_command_explains_a_changed_release() {
+    let mut req =
+        Request::parse(&fs::read_to_string(examples_dir().join("static-hetzner.toml")).unwrap(), RequestFormat::Toml)
+            .unwrap();
+    let pinned = "0".repeat(64);
+    req.release.kexec_tarball_sha256 = Some(pinned.clone());
+    let req = req.validate().unwrap();
+    let command = nixos_images_core::render::kexec_command::render(&req);
+    for shell in [&DASH, &BUSYBOX_SH] {
+        let what = format!("the install command under {}", shell.name());
+        let fx = Fixture::new(&req);
+        let script = fx.host.join("install-kexec.sh");
+        write(&script, &command.files[0].contents, 0o755);
+        // curl that "downloads" a tarball of this week: any bytes but the pinned ones.
+        let downloaded = b"this week's tarball\n";
+        let curl = format!(
+            "#!/bin/sh\n# Stand-in for curl: writes the -o file, logs the URL.\nwhile [ $# -gt 1 ]; do\n  \
+             case \"$1\" in -o) out=$2; shift ;; esac\n  shift\ndone\nprintf '%s\\n' \"$1\" >'{}'\n\
+             printf 'this week'\"'\"'s tarball\\n' >\"$out\"\n",
+            fx.host.join("curl.log").display()
+        );
+        write(&fx.host.join("bin/curl"), curl, 0o755);
+        let out = fx.run_file(None, shell, &script, &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{what}: {out:?}");
+        let url = fs::read_to_string(fx.host.join("curl.log")).unwrap_or_else(|_| panic!("{what}: curl was not run"));
+        assert!(
+            url.trim().ends_with("/nixos-unstable/nixos-kexec-installer-noninteractive-x86_64-linux.tar.gz"),
+            "{url}"
+        );
+        let actual: String = {
+            use sha2::Digest;
+            sha2::Sha256::digest(downloaded).iter().map(|b| format!("{b:02x}")).collect()
+        };
+        for line in [
+            "error: the downloaded nixos-kexec-installer-noninteractive-x86_64-linux.tar.gz is not the one this command was made for (release.kexec_tarball_sha256)".to_string(),
+            format!("  expected SHA-256 {pinned}"),
+            format!("  downloaded       {actual}"),
+            "  The release changed since it was pinned (nix-community re-uploads its assets weekly under the same tag). Nothing was changed on this machine.".to_string(),
+            format!("  release.kexec_tarball_sha256 = \"{actual}\" in the request and render this command again."),
+        ] {
+            assert!(stderr.lines().any(|l| l == line), "{what}: no line {line:?} in:\n{stderr}");
+        }
+        assert!(!stderr.contains("sha256sum:"), "{what}: a bare sha256sum message:\n{stderr}");
+        assert!(!fx.log.exists(), "{what}: kexec was called");
+    }
 }
