@@ -256,6 +256,7 @@ fn check_dumps(req: &ValidRequest, dumps: &[String], what: &str) {
             .find(|l| l["ifname"] == name)
             .map(|l| l["address"].as_str().unwrap().to_string())
     };
+    let mut request_macs = vec![];
     for (i, iface) in req.interfaces.iter().enumerate() {
         let mac = match &iface.matches {
             InterfaceMatch::Mac(m) => m.to_string(),
@@ -263,6 +264,7 @@ fn check_dumps(req: &ValidRequest, dumps: &[String], what: &str) {
                 live_mac_of(n.as_str()).unwrap_or_else(|| panic!("{what}: no live {}", n.as_str()))
             }
         };
+        request_macs.push(mac.clone());
         let matching: Vec<&String> = units.values().filter(|u| u.contains(&format!("MACAddress={mac}\n"))).collect();
         assert_eq!(matching.len(), 1, "{what}: interfaces[{i}] ({mac}): units {units:#?}");
         let addresses: Vec<String> =
@@ -275,6 +277,13 @@ fn check_dumps(req: &ValidRequest, dumps: &[String], what: &str) {
             "{what}: interfaces[{i}]'s routes:\n{}",
             matching[0]
         );
+    }
+    // A live link the request does not name keeps its unit, routes and all.
+    let live_units = upstream_installer::restore_network(ADDRS_JSON, ROUTES_V4_JSON, ROUTES_V6_JSON).unwrap();
+    for (name, unit) in live_units {
+        if !request_macs.iter().any(|m| unit.contains(&format!("MACAddress={m}\n"))) {
+            assert_eq!(units.get(&name), Some(&unit), "{what}: the live link's unit {name} changed");
+        }
     }
 }
 

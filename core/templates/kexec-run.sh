@@ -237,23 +237,24 @@ while read -r index mac name; do
   printf '%s\n' "$mac" >>request-macs
 done <<'{{ delimiter }}'
 {{ request_interfaces }}{{ delimiter }}
-# The live links with those MACs (and their routes) make way for the request's entries.
-LC_ALL=C awk -F '\t' 'NR == FNR { m[$0]; next } (tolower($2) in m) { print $1 }' request-macs addrs.split >request-ifnames
+# The live links with those MACs (and their routes) make way for the request's entries. (The first file of each awk
+# below is a set, told apart by name: it may be empty, so NR == FNR would not tell.)
+LC_ALL=C awk -F '\t' 'FILENAME == ARGV[1] { m[$0]; next } (tolower($2) in m) { print $1 }' request-macs addrs.split >request-ifnames
 join_array() {
   LC_ALL=C awk 'BEGIN { printf "[" } NF { printf "%s%s", sep, $0; sep = "," } END { print "]" }'
 }
 {
-  LC_ALL=C awk -F '\t' 'NR == FNR { m[$0]; next } !(tolower($2) in m) { print $3 }' request-macs addrs.split
+  LC_ALL=C awk -F '\t' 'FILENAME == ARGV[1] { m[$0]; next } !(tolower($2) in m) { print $3 }' request-macs addrs.split
   sed "$mac_placeholders" <<'{{ delimiter }}'
 {{ request_addrs }}{{ delimiter }}
 } | join_array >addrs.json
 {
-  LC_ALL=C awk -F '\t' 'NR == FNR { m[$0]; next } !($1 in m) { print $2 }' request-ifnames routes-v4.split
+  LC_ALL=C awk -F '\t' 'FILENAME == ARGV[1] { m[$0]; next } !($1 in m) { print $2 }' request-ifnames routes-v4.split
   cat <<'{{ delimiter }}'
 {{ request_routes_v4 }}{{ delimiter }}
 } | join_array >routes-v4.json
 {
-  LC_ALL=C awk -F '\t' 'NR == FNR { m[$0]; next } !($1 in m) { print $2 }' request-ifnames routes-v6.split
+  LC_ALL=C awk -F '\t' 'FILENAME == ARGV[1] { m[$0]; next } !($1 in m) { print $2 }' request-ifnames routes-v6.split
   cat <<'{{ delimiter }}'
 {{ request_routes_v6 }}{{ delimiter }}
 } | join_array >routes-v6.json
