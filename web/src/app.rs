@@ -461,7 +461,7 @@ impl App {
         }
         Some(html! {
             <ul class="notice" id={format!("{id}-notice")}>
-                { for here.iter().map(|n| html! { <li class={n.severity.as_str()}><strong>{ n.severity.as_str() }</strong>{ format!(": {}", n.message) }</li> }) }
+                { for here.iter().map(|n| html! { <li class={format!("notice-{}", n.severity.as_str())}><strong>{ n.severity.as_str() }</strong>{ format!(": {}", n.message) }</li> }) }
             </ul>
         })
     }
