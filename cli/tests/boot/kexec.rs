@@ -504,9 +504,28 @@ fn check_stage2(s2: &Stage, req: &ValidRequest, what: &str) {
     assert_eq!(restored.len(), 1, "{what}\nrestored units: {units:#?}");
     let net = units::parse(restored[0]);
     assert_eq!(net.mac.as_deref(), Some(MAC), "{what}\nthe restored unit's match:\n{}", restored[0]);
-    let want_addrs: BTreeSet<Net> = ADDRESSES.iter().map(|a| Net::parse(a)).collect();
+    // The dumps hold stage 1's network, unless the request configures that MAC: then its interface replaced it.
+    let (want_addrs, want_routes): (BTreeSet<Net>, BTreeSet<Route>) = match req.interfaces.first() {
+        Some(iface) => (
+            iface.addresses.iter().map(|a| Net::parse(&a.to_string())).collect(),
+            iface
+                .routes
+                .iter()
+                .map(|r| {
+                    let dest = match &r.destination {
+                        nixos_images_core::Destination::Default => "default".to_string(),
+                        nixos_images_core::Destination::Net(n) => n.to_string(),
+                    };
+                    Route::new(&dest, &r.gateway.map(|g| g.to_string()).unwrap_or_default(), r.on_link)
+                })
+                .collect(),
+        ),
+        None => (
+            ADDRESSES.iter().map(|a| Net::parse(a)).collect(),
+            ROUTES.iter().map(|(d, g, o)| Route::new(d, g, *o)).collect(),
+        ),
+    };
     assert_eq!(net.addresses, want_addrs, "{what}\nthe restored unit's addresses:\n{}", restored[0]);
-    let want_routes: BTreeSet<Route> = ROUTES.iter().map(|(d, g, o)| Route::new(d, g, *o)).collect();
     assert_eq!(net.routes, want_routes, "{what}\nthe restored unit's routes:\n{}", restored[0]);
     for unit in networkd::render(req).files {
         let got = units.get(&unit.path).unwrap_or_else(|| panic!("{what}\n{} is missing: {units:#?}", unit.path));

@@ -146,8 +146,12 @@ pub fn run(name: &'static str, mode: NetbootMode) {
     let params = cmdline::line(&valid);
     let params: Vec<&str> = params.split_whitespace().collect();
     assert!(words.ends_with(&params), "{what}\n/proc/cmdline {words:?} does not end with the request's {params:?}");
-    for w in ["init=/init", "initrd=initrd-x86_64-linux", "initrd=nixos-images-overlay.cpio.gz", "hostname=install-07"]
-    {
+    for w in [
+        "init=/init",
+        "initrd=initrd-x86_64-linux",
+        "initrd=nixos-images-overlay.cpio.gz",
+        "systemd.hostname=install-07",
+    ] {
         assert!(words.contains(&w), "{what}\n/proc/cmdline {words:?} lacks {w}");
     }
 
