@@ -4,7 +4,7 @@
   # No flake.lock is committed yet: the first `nix flake lock` (or any `nix build`) creates it.
   inputs = {
     nixos-unstable.url = "github:NixOS/nixpkgs/nixos-unstable";
-    nixos-stable.url = "github:NixOS/nixpkgs/nixos-25.11";
+    nixos-stable.url = "github:NixOS/nixpkgs/nixos-26.11";
   };
 
   outputs = inputs: import ./nix/flake-outputs.nix inputs;

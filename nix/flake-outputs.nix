@@ -3,7 +3,7 @@
 #   packages.<system>: nixos-images (the CLI and agent), nixos-images-agent (static),
 #     kexec-installer-nixos-{unstable,stable}[-noninteractive], netboot-nixos-{unstable,stable}
 #   lib.image { system, name, modules ? [ ] }: the package `name` built with more NixOS modules (what
-#     `nixos-images-gen build` calls with the request's rendered override)
+#     `nixos-images-gen build` calls with the request's rendered override); lib.imageSystem: its NixOS system
 #   nixosModules: kexec-installer, netboot-installer, noninteractive, networkd, serial, overlay, installer; default
 #   checks.<system>: every package, and the NixOS VM tests in nix/tests/ (x86_64-linux)
 {
@@ -111,8 +111,10 @@ in
       image = images.${name} or (throw "nixos-images: no image ${name}");
     in
     kinds.${image.kind}.output (nixosSystemOf args).config;
+  # The NixOS system of an image (its .config), for inspection: nix/check-against-nixpkgs.sh checks promises on it.
+  lib.imageSystem = nixosSystemOf;
   lib.images = builtins.attrNames images;
-  # The stable input's release ("25.11"): the release workflow names its channel nixos-<this>.
+  # The stable input's release ("26.11"): the release workflow names its channel nixos-<this>.
   lib.stableRelease = nixos-stable.lib.trivial.release;
 
   nixosModules = {

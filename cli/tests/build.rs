@@ -72,7 +72,7 @@ fn builds_the_request_image_with_its_override_and_links_the_result() {
             "--arch",
             "x86_64-linux",
             "--channel",
-            "nixos-25.11",
+            "nixos-26.11",
             "--hostname",
             "web1",
             "-o",
@@ -202,5 +202,5 @@ fn a_channel_the_flake_does_not_build_is_a_usage_error() {
     let env = Env::new();
     let out = env.build(&["--image", "kexec", "--arch", "x86_64-linux", "--channel", "nixos-24.05"], None);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("error: channel: the flake builds nixos-unstable and nixos-25.11"));
+    assert!(text(&out.stderr).contains("error: channel: the flake builds nixos-unstable and nixos-26.11"));
 }

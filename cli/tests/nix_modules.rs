@@ -146,7 +146,70 @@ fn no_module_forces_an_option_the_override_sets() {
     assert!(set_somewhere.iter().any(|s| s.starts_with("serial.nix: boot.kernelParams")), "{set_somewhere:?}");
 }
 
-const INIT: &str = "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-nixos-system-nixos-installer-25.11/init";
+/// What the installer profiles our images import set, and at which priority, for options that do not merge (read in
+/// nixpkgs 25.05's `profiles/installation-device.nix`, `profiles/minimal.nix`, `installer/netboot/netboot-minimal.nix`;
+/// 25.11 adds NetworkManager to installation-device.nix). A module of ours that sets one of them at the same
+/// priority makes every image fail to evaluate when the values differ ("conflicting definition values"), which is
+/// the error the stubs could not see before.
+const PROFILE_DEFINITIONS: &[(&str, u64, &str)] = &[
+    ("services.openssh.settings.PermitRootLogin", 1000, "installation-device.nix (mkDefault \"yes\")"),
+    ("services.openssh.enable", 1000, "installation-device.nix"),
+    ("system.nixos.variant_id", 1000, "installation-device.nix"),
+    ("documentation.enable", 60, "installation-device.nix (mkImageMediaOverride)"),
+    ("documentation.nixos.enable", 60, "installation-device.nix (mkImageMediaOverride)"),
+    ("documentation.man.enable", 500, "netboot-minimal.nix"),
+    ("documentation.doc.enable", 1000, "minimal.nix"),
+    ("documentation.info.enable", 1000, "minimal.nix"),
+    ("hardware.enableRedistributableFirmware", 70, "netboot-minimal.nix"),
+    ("networking.wireless.enable", 500, "netboot-minimal.nix"),
+    ("networking.networkmanager.enable", 100, "installation-device.nix (from 25.11)"),
+    ("security.sudo.enable", 1000, "installation-device.nix"),
+    ("services.getty.autologinUser", 100, "installation-device.nix"),
+    ("programs.command-not-found.enable", 1000, "minimal.nix"),
+    ("services.udisks2.enable", 1000, "minimal.nix"),
+    ("boot.enableContainers", 1000, "minimal.nix"),
+];
+
+#[test]
+fn no_module_meets_an_installer_profile_at_its_priority() {
+    let nix = Nix::new();
+    let paths: Vec<String> = PROFILE_DEFINITIONS.iter().map(|(p, _, _)| nix_str(p)).collect();
+    let expr = format!(
+        "let get = path: set: builtins.foldl' (s: k: if s != null && builtins.isAttrs s && s ? ${{k}} then s.${{k}} \
+         else null) set path; split = p: builtins.filter builtins.isString (builtins.split \"[.]\" p); \
+         prio = v: if v == null then null else if builtins.isAttrs v && (v._type or null) == \"override\" then \
+         v.priority else 100; in builtins.mapAttrs (n: m: builtins.listToAttrs (map (p: {{ name = p; value = prio \
+         (get (split p) m); }}) [ {} ])) modules",
+        paths.join(" ")
+    );
+    let result = eval_modules(&nix, "/stub/bin/nixos-images-gen", &expr);
+    let mut clashes = Vec::new();
+    for (module, options) in result.as_object().unwrap() {
+        for (path, profile_priority, profile) in PROFILE_DEFINITIONS {
+            if options[*path].as_u64() == Some(*profile_priority) {
+                clashes.push(format!("{module} sets {path} at priority {profile_priority}, as {profile} does"));
+            }
+        }
+    }
+    assert!(clashes.is_empty(), "{}", clashes.join("\n"));
+    // The ones this project must win: keys-only root login, no NetworkManager, the noninteractive reductions.
+    assert_eq!(result["installer.nix"]["services.openssh.settings.PermitRootLogin"], Value::from(900));
+    assert_eq!(result["installer.nix"]["networking.networkmanager.enable"], Value::from(50));
+    assert_eq!(result["noninteractive.nix"]["documentation.enable"], Value::from(50));
+}
+
+/// The flake's stable input is the release core calls current (flake.nix cannot import it from there).
+#[test]
+fn the_flake_follows_the_current_stable() {
+    let stable = nixos_images_core::validate::CURRENT_STABLE.to_string();
+    let flake = std::fs::read_to_string(repo().join("flake.nix")).unwrap();
+    assert!(
+        flake.contains(&format!("nixos-stable.url = \"github:NixOS/nixpkgs/{stable}\";")),
+        "flake.nix's nixos-stable input is not {stable}"
+    );
+}
+
+const INIT: &str = "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-nixos-system-nixos-installer-26.11/init";
 const PARAMS: &[&str] = &["zswap.enabled=1", "console=ttyS0,115200n8", "console=tty0"];
 
 /// Runs a module's build script (from the evaluated module) under sh, `$out` set to a fresh path.
@@ -211,7 +274,7 @@ fn render_args_is_a_flag_set_the_cli_accepts() {
         let args = eval(
             &nix,
             &format!(
-                "import {} {{ kind = \"{kind}\"; system = \"aarch64-linux\"; channel = \"nixos-25.11\"; init = {}; \
+                "import {} {{ kind = \"{kind}\"; system = \"aarch64-linux\"; channel = \"nixos-26.11\"; init = {}; \
              kernelParams = [ \"-x\" \"console=ttyAMA0,115200n8\" ]; }}",
                 repo().join("nix/lib/render-args.nix").display(),
                 nix_str(INIT)
@@ -278,7 +341,7 @@ fn flake_outputs_have_the_images_build_asks_for() {
     assert_eq!(names(&v["devShells"]), ["aarch64-linux", "x86_64-linux"]);
     assert_eq!(names(&v["formatter"]), ["aarch64-linux", "x86_64-linux"]);
     for image in &images {
-        let channel = if image.contains("unstable") { "nixos-unstable" } else { "nixos-25.11" };
+        let channel = if image.contains("unstable") { "nixos-unstable" } else { "nixos-26.11" };
         assert_eq!(v["channels"][image], Value::from(channel), "{image} is rendered for {channel}");
         let output = if image.starts_with("netboot") { "netbootInstaller" } else { "kexecInstallerTarball" };
         assert_eq!(v["outputs"][image], Value::from(output), "{image}");
@@ -287,7 +350,7 @@ fn flake_outputs_have_the_images_build_asks_for() {
     // `build --dry-run` names a package the flake has, for every image kind and both channels.
     let cli = env!("CARGO_BIN_EXE_nixos-images-gen");
     for image in ["kexec", "kexec-noninteractive", "netboot"] {
-        for channel in ["nixos-unstable", "nixos-25.11"] {
+        for channel in ["nixos-unstable", "nixos-26.11"] {
             let out = Command::new(cli)
                 .args(["build", "--dry-run", "--image", image, "--arch", "aarch64-linux", "--channel", channel])
                 .output()

@@ -22,7 +22,7 @@ const REVISION: &str = "5e2a59a5b1a82f89f2c7e598302a9cacebb72a67";
 const DATE: &str = "2026-11-22";
 
 fn init(channel: &str, arch: Arch) -> String {
-    let version = if channel == "nixos-unstable" { "26.05pre-git" } else { "25.11" };
+    let version = if channel == "nixos-unstable" { "27.05pre-git" } else { "26.11" };
     let hash = if arch == Arch::X86_64Linux { "a" } else { "b" }.repeat(32);
     format!("/nix/store/{hash}-nixos-system-nixos-installer-{version}/init")
 }
@@ -116,7 +116,7 @@ fn sha256(path: &Path) -> String {
 
 #[test]
 fn release_assets_manifest_and_checksums() {
-    for channel in ["nixos-unstable", "nixos-25.11"] {
+    for channel in ["nixos-unstable", "nixos-26.11"] {
         let dir = tempfile::tempdir().unwrap();
         let (assets, out) = release(dir.path(), channel, &[], &[]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -17,8 +17,16 @@ pub const KERNEL_CMDLINE_LIMIT: usize = 2048;
 /// (about 90 bytes), the release's own parameters (about 250 bytes in the seed's images) and `initrd=` names.
 pub const RELEASE_CMDLINE_RESERVE: usize = 400;
 
+/// The current stable NixOS release, named once here: the flake's `nixos-stable` input (flake.nix cannot import
+/// it; cli/tests/nix_modules.rs checks that it names this one), the stable channel `build` builds, and the newest
+/// release this version knows of. Bump it each May and November.
+pub const CURRENT_STABLE: Channel = Channel::Release { year: 26, month: 11 };
+
 /// Newest NixOS release this version knows of; a newer `nixos-YY.MM` is rejected rather than guessed at.
-pub const NEWEST_KNOWN_RELEASE: (u8, u8) = (26, 11);
+pub const NEWEST_KNOWN_RELEASE: (u8, u8) = match CURRENT_STABLE {
+    Channel::Release { year, month } => (year, month),
+    Channel::Unstable => panic!("the current stable is a release"),
+};
 
 /// Oldest release with the `YY.05`/`YY.11` schedule (before 21.05 releases were in March and September).
 const OLDEST_RELEASE: (u8, u8) = (21, 5);

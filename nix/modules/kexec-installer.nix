@@ -24,6 +24,8 @@ let
     init = "${config.system.build.toplevel}/init";
     kernelParams = config.boot.kernelParams;
   };
+  # Static iproute2 (the run script's `ip --json`); iptables does not link statically and ip does not need it.
+  iproute2Static = pkgs.pkgsStatic.iproute2.override { iptables = null; };
   kexecRun = pkgs.runCommand "nixos-images-kexec-run" { } ''
     ${lib.getExe config.nixos-images.package} ${lib.escapeShellArgs renderArgs} -o "$out"
   '';
@@ -54,7 +56,7 @@ in
           cp ${config.system.build.kernel}/${config.system.boot.loader.kernelFile} kexec/bzImage
           cp ${kexecRun} kexec/run
           cp ${pkgs.pkgsStatic.kexec-tools}/bin/kexec kexec/kexec
-          cp ${pkgs.pkgsStatic.iproute2}/bin/ip kexec/ip
+          cp ${iproute2Static}/bin/ip kexec/ip
           cp ${lib.getExe config.nixos-images.agent} kexec/nixos-images-agent
           chmod -R u+w kexec
           tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - kexec \

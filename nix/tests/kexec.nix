@@ -17,11 +17,8 @@ let
       (pkgs.path + "/nixos/modules/profiles/qemu-guest.nix")
     ];
   };
-  keys = pkgs.runCommand "nixos-images-test-keys" { nativeBuildInputs = [ pkgs.openssh ]; } ''
-    mkdir $out
-    ssh-keygen -q -t ed25519 -N "" -C test-client -f $out/client
-    ssh-keygen -q -t ed25519 -N "" -C test-host -f $out/host
-  '';
+  # Fixed test keys (nix/tests/keys/): a derivation that made them would be read at evaluation time (IFD).
+  keys = ./keys;
 in
 pkgs.testers.runNixOSTest {
   name = "nixos-images-kexec";
@@ -38,7 +35,7 @@ pkgs.testers.runNixOSTest {
         ipv4.routes = [ { address = "192.168.43.0"; prefixLength = 24; via = "192.168.42.1"; } ];
       };
       services.openssh.enable = true;
-      users.users.root.openssh.authorizedKeys.keyFiles = [ "${keys}/client.pub" ];
+      users.users.root.openssh.authorizedKeys.keyFiles = [ ./keys/client.pub ];
       environment.etc."machine-id".text = "0123456789abcdef0123456789abcdef\n";
       services.openssh.hostKeys = [ ];
       system.activationScripts.testHostKey = ''

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use nixos_images_core::escape::ShellWord;
 use nixos_images_core::manifest::{AssetKind, Manifest};
-use nixos_images_core::Arch;
+use nixos_images_core::{Arch, Channel};
 use serde::Serialize;
 
 /// One release manifest and the file it came from.
@@ -176,10 +176,15 @@ fn channel_order(c: &str) -> (u8, i64, String) {
     }
 }
 
-/// The page's data: channels (the expected ones and those with a manifest; unstable first, then newest stable),
-/// each with every arch and every image kind.
+/// The page's data: channels (nixos-unstable and the current stable always, the expected ones and those with a
+/// manifest; unstable first, then newest stable), each with every arch and every image kind.
 pub fn view(releases: &[Release], expect_channels: &[String]) -> View {
     let mut channels: Vec<String> = expect_channels.to_vec();
+    for always in [Channel::Unstable, nixos_images_core::validate::CURRENT_STABLE] {
+        if !channels.contains(&always.to_string()) {
+            channels.push(always.to_string());
+        }
+    }
     for r in releases {
         if !channels.contains(&r.manifest.channel) {
             channels.push(r.manifest.channel.clone());

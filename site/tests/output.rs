@@ -120,7 +120,7 @@ fn downloads_list_every_channel_arch_and_kind() {
         .filter_map(|(_, a)| a.iter().find(|(k, _)| k == "id").map(|(_, v)| (v.as_str(), a)))
         .collect();
     let fixtures = common::all_manifests();
-    for channel in ["nixos-unstable", "nixos-25.11", "nixos-25.05", common::MISSING_CHANNEL] {
+    for channel in ["nixos-unstable", "nixos-26.11", "nixos-25.05", common::MISSING_CHANNEL] {
         let m = fixtures.iter().find(|m| m.channel == channel);
         for arch in Arch::ALL {
             for kind in AssetKind::ALL {

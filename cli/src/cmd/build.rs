@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 use anyhow::{anyhow, bail, Context, Result};
 use nixos_images_core::escape::NixString;
 use nixos_images_core::render::nix as nix_module;
+use nixos_images_core::validate::CURRENT_STABLE;
 use nixos_images_core::{Arch, Channel, ImageKind, ValidRequest};
 
 use crate::errors::UsageError;
@@ -20,8 +21,6 @@ use crate::request_args::RequestArgs;
 
 /// The project's flake, used when `--flake` is not given.
 pub const DEFAULT_FLAKE: &str = "github:nix-community/nixos-images";
-/// The stable NixOS release the flake's `nixos-stable` input follows.
-pub const STABLE_CHANNEL: &str = "nixos-25.11";
 
 #[derive(Debug, clap::Args)]
 pub struct BuildArgs {
@@ -55,10 +54,10 @@ pub struct BuildArgs {
 pub fn image_attr(image: ImageKind, channel: Channel) -> Result<String, String> {
     let ch = match channel {
         Channel::Unstable => "nixos-unstable".to_string(),
-        c if c.to_string() == STABLE_CHANNEL => "nixos-stable".to_string(),
+        c if c == CURRENT_STABLE => "nixos-stable".to_string(),
         c => {
             return Err(format!(
-                "channel: the flake builds nixos-unstable and {STABLE_CHANNEL} (its stable input), not {c}; use \
+                "channel: the flake builds nixos-unstable and {CURRENT_STABLE} (its stable input), not {c}; use \
                  --flake with a fork whose nixos-stable input is {c} and --image-attr NAME"
             ))
         }
@@ -297,15 +296,16 @@ mod tests {
 
     #[test]
     fn image_attrs() {
-        let stable = Channel::Release { year: 25, month: 11 };
+        let stable = CURRENT_STABLE;
         assert_eq!(image_attr(ImageKind::Kexec, Channel::Unstable).unwrap(), "kexec-installer-nixos-unstable");
         assert_eq!(
             image_attr(ImageKind::KexecNoninteractive, stable).unwrap(),
             "kexec-installer-nixos-stable-noninteractive"
         );
         assert_eq!(image_attr(ImageKind::Netboot, stable).unwrap(), "netboot-nixos-stable");
-        let old = Channel::Release { year: 24, month: 5 };
-        assert!(image_attr(ImageKind::Netboot, old).unwrap_err().contains("--image-attr"));
+        for old in [Channel::Release { year: 24, month: 5 }, Channel::Release { year: 26, month: 5 }] {
+            assert!(image_attr(ImageKind::Netboot, old).unwrap_err().contains("--image-attr"));
+        }
     }
 
     #[test]

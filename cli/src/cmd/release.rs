@@ -41,7 +41,7 @@ pub struct ReleaseArgs {
     /// Directory for the assets, manifest.json, SHA256SUMS and signatures (created; must be empty)
     #[arg(long, short = 'o', value_name = "DIR")]
     pub output: PathBuf,
-    /// The NixOS channel the images were built from (nixos-unstable, nixos-25.11)
+    /// The NixOS channel the images were built from (nixos-unstable, nixos-26.11)
     #[arg(long, value_name = "CHANNEL")]
     pub channel: String,
     /// The release tag (default: the channel)
