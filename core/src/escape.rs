@@ -7,6 +7,16 @@ use std::fmt;
 #[derive(Debug, Clone, Copy)]
 pub struct ShellWord<'a>(pub &'a str);
 
+/// A value safe to quote back in a one-line message: control characters replaced by U+FFFD, at most `max_chars`
+/// characters (then `…`). The one helper for messages that quote input (validation, the web form, the agent).
+pub fn printable(s: &str, max_chars: usize) -> String {
+    let mut out: String = s.chars().take(max_chars).map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect();
+    if s.chars().count() > max_chars {
+        out.push('…');
+    }
+    out
+}
+
 impl fmt::Display for ShellWord<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.0;

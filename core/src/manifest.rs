@@ -67,13 +67,24 @@ impl AssetKind {
         AssetKind::NetbootIpxe,
     ];
 
-    /// The seed's file name of this asset for an arch.
+    /// The kexec tarball an image kind downloads (a netboot request's kexec artifacts name the interactive one).
+    pub fn kexec_tarball(image: ImageKind) -> AssetKind {
+        match image {
+            ImageKind::KexecNoninteractive => AssetKind::KexecNoninteractive,
+            ImageKind::Kexec | ImageKind::Netboot => AssetKind::Kexec,
+        }
+    }
+
+    /// The seed's file name of this asset for an arch: the one home of the release's asset names.
     pub fn file_name(self, arch: Arch) -> String {
         let a = arch.as_str();
         match self {
             AssetKind::Kexec => format!("nixos-kexec-installer-{a}.tar.gz"),
             AssetKind::KexecNoninteractive => format!("nixos-kexec-installer-noninteractive-{a}.tar.gz"),
-            AssetKind::NetbootKernel => arch.kernel_asset(),
+            AssetKind::NetbootKernel => match arch {
+                Arch::X86_64Linux => "bzImage-x86_64-linux".into(),
+                Arch::Aarch64Linux => "Image-aarch64-linux".into(),
+            },
             AssetKind::NetbootInitrd => format!("initrd-{a}"),
             AssetKind::NetbootIpxe => format!("netboot-{a}.ipxe"),
         }

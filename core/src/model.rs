@@ -67,13 +67,6 @@ impl Arch {
             Arch::Aarch64Linux => "aarch64-linux",
         }
     }
-    /// The kernel image's file name inside a kexec tarball and the release asset's prefix.
-    pub fn kernel_asset(self) -> String {
-        match self {
-            Arch::X86_64Linux => "bzImage-x86_64-linux".into(),
-            Arch::Aarch64Linux => "Image-aarch64-linux".into(),
-        }
-    }
 }
 
 /// A NixOS channel: `nixos-unstable` or a release `nixos-YY.MM`.

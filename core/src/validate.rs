@@ -17,6 +17,12 @@ pub const KERNEL_CMDLINE_LIMIT: usize = 2048;
 /// (about 90 bytes), the release's own parameters (about 250 bytes in the seed's images) and `initrd=` names.
 pub const RELEASE_CMDLINE_RESERVE: usize = 400;
 
+/// What the request may add to the kernel command line.
+pub const REQUEST_CMDLINE_BUDGET: usize = KERNEL_CMDLINE_LIMIT - RELEASE_CMDLINE_RESERVE;
+
+/// The longest kexec delay a request may ask for.
+pub const MAX_KEXEC_DELAY_SECONDS: u32 = 3600;
+
 /// The current stable NixOS release, named once here: the flake's `nixos-stable` input (flake.nix cannot import
 /// it; cli/tests/nix_modules.rs checks that it names this one), the stable channel `build` builds, and the newest
 /// release this version knows of. Bump it each May and November.
@@ -215,8 +221,8 @@ impl Request {
 
     fn validate_kexec(&self, errs: &mut Errors) -> Option<Kexec> {
         let before = errs.0.len();
-        if self.kexec.delay_seconds > 3600 {
-            errs.add("kexec.delay_seconds", "must be at most 3600 seconds");
+        if self.kexec.delay_seconds > MAX_KEXEC_DELAY_SECONDS {
+            errs.add("kexec.delay_seconds", format!("must be at most {MAX_KEXEC_DELAY_SECONDS} seconds"));
         }
         let extra_flags: Vec<_> = self
             .kexec
@@ -370,7 +376,7 @@ fn check_netboot_network(image: ImageKind, ifaces: &[Interface], errs: &mut Erro
 }
 
 fn check_cmdline_length(params: &str, errs: &mut Errors) {
-    let budget = KERNEL_CMDLINE_LIMIT - RELEASE_CMDLINE_RESERVE;
+    let budget = REQUEST_CMDLINE_BUDGET;
     if params.len() > budget {
         errs.add(
             "kernel_params",
@@ -608,11 +614,7 @@ pub(crate) fn parse_kexec_flag(s: &str) -> Result<KexecFlag, String> {
 
 /// A value safe to quote back in an error (control characters replaced, long values cut).
 fn printable(s: &str) -> String {
-    let mut out: String = s.chars().take(60).map(|c| if c.is_control() { '�' } else { c }).collect();
-    if s.chars().count() > 60 {
-        out.push('…');
-    }
-    out
+    crate::escape::printable(s, 60)
 }
 
 fn printable_char(c: char) -> String {

@@ -5,8 +5,8 @@ use std::rc::Rc;
 use gloo::events::EventListener;
 use gloo::file::callbacks::FileReader;
 use nixos_images_core::effects::{self, Notice};
-use nixos_images_core::render::{bundle, cmdline, ipxe, kexec_command, networkd, nix, overlay};
-use nixos_images_core::validate::RELEASE_CMDLINE_RESERVE;
+use nixos_images_core::render::{bundle, cmdline, ipxe, kexec_command, networkd, nix, overlay, ArtifactKind};
+use nixos_images_core::validate::{RELEASE_CMDLINE_RESERVE, REQUEST_CMDLINE_BUDGET};
 use nixos_images_core::{share, ssh_key, FieldError, ImageKind, Request, ValidRequest, KERNEL_CMDLINE_LIMIT};
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
@@ -97,8 +97,8 @@ impl Outputs {
     fn render(req: &ValidRequest) -> Outputs {
         Outputs {
             image: req.image,
-            install: req.image.is_kexec().then(|| kexec_command::render(req).text()),
-            ipxe: (req.image == ImageKind::Netboot).then(|| ipxe::render(req).text()),
+            install: ArtifactKind::KexecCommand.applies_to(req.image).then(|| kexec_command::render(req).text()),
+            ipxe: ArtifactKind::Ipxe.applies_to(req.image).then(|| ipxe::render(req).text()),
             nix: nix::render(req).text(),
             networkd: networkd::render(req)
                 .files
@@ -700,7 +700,7 @@ impl App {
         let counter = match (tab, cmdline::request_params_unchecked(&self.request)) {
             (Tab::Cmdline, Some(line)) => {
                 let used = line.len();
-                let budget = KERNEL_CMDLINE_LIMIT - RELEASE_CMDLINE_RESERVE;
+                let budget = REQUEST_CMDLINE_BUDGET;
                 let text = if used <= budget {
                     format!(" {used} bytes used of {KERNEL_CMDLINE_LIMIT} ({RELEASE_CMDLINE_RESERVE} kept for the release's own parameters; {} left)", budget - used)
                 } else {

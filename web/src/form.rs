@@ -4,6 +4,7 @@
 
 use nixos_images_core::effects::Notice;
 use nixos_images_core::request::{InterfaceRequest, KexecRequest, ReleaseRequest, RouteRequest};
+use nixos_images_core::validate::MAX_KEXEC_DELAY_SECONDS;
 use nixos_images_core::{FieldError, Installer, Request};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,7 +121,7 @@ impl Form {
             d => d.parse::<u32>().unwrap_or_else(|_| {
                 local.push(FieldError {
                     path: "kexec.delay_seconds".into(),
-                    message: "must be a whole number of seconds (0 to 3600)".into(),
+                    message: format!("must be a whole number of seconds (0 to {MAX_KEXEC_DELAY_SECONDS})"),
                 });
                 KexecRequest::default().delay_seconds
             }),
@@ -205,11 +206,7 @@ pub fn notices_for_input<'a>(notices: &'a [Notice], id: &'a str) -> impl Iterato
 
 /// A short, safe label for a word (private keys never reach here: keys are labelled by line).
 fn printable(s: &str) -> String {
-    let mut out: String = s.chars().take(40).map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect();
-    if s.chars().count() > 40 {
-        out.push('…');
-    }
-    out
+    nixos_images_core::escape::printable(s, 40)
 }
 
 /// A DOM id for a field path: `interfaces[0].routes[1].gateway` -> `f-interfaces-0-routes-1-gateway`.

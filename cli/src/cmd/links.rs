@@ -1,21 +1,17 @@
 use anyhow::Result;
-use nixos_images_core::render::{ipxe, kexec_command};
-use nixos_images_core::{ImageKind, ValidRequest};
+use nixos_images_core::manifest::AssetKind;
+use nixos_images_core::ValidRequest;
 
 use crate::cli::LinksArgs;
 use crate::output;
 
 /// Release asset names for the request's arch (the seed's file names).
 fn assets(req: &ValidRequest) -> Vec<(String, String)> {
-    let mut names = Vec::new();
-    for image in [ImageKind::Kexec, ImageKind::KexecNoninteractive] {
-        let r = ValidRequest { image, ..req.clone() };
-        names.push(kexec_command::tarball_name(&r));
-    }
-    names.push(req.arch.kernel_asset());
-    names.push(format!("initrd-{}", req.arch.as_str()));
-    names.push(ipxe::release_script_name(req.arch));
-    names.into_iter().map(|n| (req.release.asset_url(&n), n)).collect()
+    AssetKind::ALL
+        .into_iter()
+        .map(|kind| kind.file_name(req.arch))
+        .map(|n| (req.release.asset_url(&n), n))
+        .collect()
 }
 
 pub fn run(args: &LinksArgs) -> Result<()> {

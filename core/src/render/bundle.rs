@@ -2,7 +2,7 @@
 
 use askama::Template;
 
-use crate::render::{cmdline, ipxe, kexec_command, kexec_run, networkd, nix, overlay};
+use crate::render::{cmdline, ipxe, kexec_command, kexec_run, networkd, nix, overlay, ArtifactKind};
 use crate::{effects, tarball, Artifact, ArtifactFile, Installer, ValidRequest};
 
 #[derive(Template)]
@@ -37,10 +37,13 @@ pub fn files(req: &ValidRequest) -> Vec<(ArtifactFile, &'static str)> {
             out.push((f, what));
         }
     };
-    if req.image.is_kexec() {
+    if ArtifactKind::KexecRun.applies_to(req.image) {
         add(kexec_run::render(req), "the run script: replaces the release's kexec/run");
+    }
+    if ArtifactKind::KexecCommand.applies_to(req.image) {
         add(kexec_command::render(req), "the whole install as one paste-able shell command");
-    } else {
+    }
+    if ArtifactKind::Ipxe.applies_to(req.image) {
         add(ipxe::render(req), "iPXE script: network, overlay, then the release's netboot script");
     }
     add(overlay::render(req), "config overlay (gzip newc cpio) for the installer's initrd");
@@ -62,7 +65,7 @@ pub fn render(req: &ValidRequest) -> Artifact {
         arch: req.arch.as_str(),
         channel: req.channel.to_string(),
         summary: kexec_run::summary(req),
-        kexec: req.image.is_kexec(),
+        kexec: ArtifactKind::KexecCommand.applies_to(req.image),
         tarball: kexec_command::tarball_name(req),
         tarball_url: req.release.asset_url(&kexec_command::tarball_name(req)),
         delay: req.kexec.delay_seconds,

@@ -15,7 +15,7 @@ use crate::{Artifact, ValidRequest};
 
 /// The release asset name of the official netboot script for an arch.
 pub fn release_script_name(arch: crate::Arch) -> String {
-    format!("netboot-{}.ipxe", arch.as_str())
+    crate::manifest::AssetKind::NetbootIpxe.file_name(arch)
 }
 
 struct Nic {

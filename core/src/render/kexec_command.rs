@@ -5,7 +5,8 @@ use askama::Template;
 
 use crate::escape::ShellWord;
 use crate::render::kexec_run::{self, RELEASE_RUN_NAME};
-use crate::{Artifact, ImageKind, Installer, ValidRequest};
+use crate::manifest::AssetKind;
+use crate::{Artifact, Installer, ValidRequest};
 
 /// The heredoc delimiter. The script never contains this line: it is not valid shell and no request value can
 /// span a whole line (validation forbids newlines).
@@ -28,11 +29,7 @@ struct Command {
 
 /// The release asset name of the kexec tarball for the request's image kind and arch.
 pub fn tarball_name(req: &ValidRequest) -> String {
-    let variant = match req.image {
-        ImageKind::KexecNoninteractive => "-noninteractive",
-        ImageKind::Kexec | ImageKind::Netboot => "",
-    };
-    format!("nixos-kexec-installer{variant}-{}.tar.gz", req.arch.as_str())
+    AssetKind::kexec_tarball(req.image).file_name(req.arch)
 }
 
 pub fn render(req: &ValidRequest) -> Artifact {
