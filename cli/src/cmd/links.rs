@@ -7,11 +7,7 @@ use crate::output;
 
 /// Release asset names for the request's arch (the seed's file names).
 fn assets(req: &ValidRequest) -> Vec<(String, String)> {
-    AssetKind::ALL
-        .into_iter()
-        .map(|kind| kind.file_name(req.arch))
-        .map(|n| (req.release.asset_url(&n), n))
-        .collect()
+    AssetKind::ALL.into_iter().map(|kind| kind.file_name(req.arch)).map(|n| (req.release.asset_url(&n), n)).collect()
 }
 
 pub fn run(args: &LinksArgs) -> Result<()> {
