@@ -4,8 +4,8 @@
 use askama::Template;
 
 use crate::escape::ShellWord;
-use crate::render::kexec_run::{self, RELEASE_RUN_NAME};
 use crate::manifest::AssetKind;
+use crate::render::kexec_run::{self, RELEASE_RUN_NAME};
 use crate::{Artifact, Installer, ValidRequest};
 
 /// The heredoc delimiter. The script never contains this line: it is not valid shell and no request value can
