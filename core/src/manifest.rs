@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Arch, Channel, ImageKind};
-use crate::validate::{parse_arch, parse_channel, parse_image, parse_sha256, parse_tag};
+use crate::validate::{parse_sha256, parse_tag};
 
 /// The schema string of version 1.
 pub const MANIFEST_SCHEMA: &str = "nixos-images/manifest/v1";
@@ -117,7 +117,7 @@ impl Manifest {
         if let Err(e) = parse_tag(&self.tag) {
             errs.push(format!("tag: {e}"));
         }
-        if let Err(e) = parse_channel(&self.channel) {
+        if let Err(e) = self.channel.parse::<Channel>() {
             errs.push(format!("channel: {e}"));
         }
         if !is_date(&self.date) {
@@ -130,7 +130,7 @@ impl Manifest {
             errs.push(format!("base_url: {e}"));
         }
         for (i, a) in self.assets.iter().enumerate() {
-            match parse_arch(&a.arch) {
+            match a.arch.parse::<Arch>() {
                 Ok(arch) if a.name != a.kind.file_name(arch) => errs.push(format!(
                     "assets[{i}].name: a {:?} asset for {} is named {}",
                     a.kind,
@@ -166,7 +166,7 @@ impl Manifest {
 
     /// The parsed channel (valid after `check`).
     pub fn channel(&self) -> Option<Channel> {
-        parse_channel(&self.channel).ok()
+        self.channel.parse::<Channel>().ok()
     }
 
     /// The asset of a kind for an arch, if the release has it.
@@ -187,12 +187,12 @@ impl Manifest {
         req.release.base_url = Some(self.base_url.clone());
         req.release.tag = Some(self.tag.clone());
         req.release.installer = Some(crate::Installer::NixosImages.as_str().to_string());
-        let kind = match parse_image(&req.image) {
+        let kind = match req.image.parse::<ImageKind>() {
             Ok(ImageKind::Kexec) => Some(AssetKind::Kexec),
             Ok(ImageKind::KexecNoninteractive) => Some(AssetKind::KexecNoninteractive),
             _ => None,
         };
-        let asset = kind.zip(parse_arch(&req.arch).ok()).and_then(|(k, a)| self.asset(k, a));
+        let asset = kind.zip(req.arch.parse::<Arch>().ok()).and_then(|(k, a)| self.asset(k, a));
         req.release.kexec_tarball_sha256 = asset.map(|a| a.sha256.clone());
     }
 

@@ -3,10 +3,13 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
+use std::str::FromStr;
 
 use ipnet::IpNet;
 
+use crate::escape::printable;
 use crate::ssh_key::SshPublicKey;
+use crate::validate::{NEWEST_KNOWN_RELEASE, OLDEST_RELEASE};
 
 /// The release downloads' default location (the seed project's GitHub releases).
 pub const DEFAULT_RELEASE_BASE_URL: &str = "https://github.com/nix-community/nixos-images/releases/download";
@@ -261,4 +264,74 @@ impl KexecFlag {
 pub struct Kexec {
     pub delay_seconds: u32,
     pub extra_flags: Vec<KexecFlag>,
+}
+
+// Each type parses itself (`"kexec".parse::<ImageKind>()`); the message says what is expected. Validation records
+// it under the field's path.
+
+impl FromStr for ImageKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<ImageKind, String> {
+        ImageKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            format!("unknown image `{}` (expected kexec, kexec-noninteractive or netboot)", printable(s, 60))
+        })
+    }
+}
+
+impl FromStr for Arch {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Arch, String> {
+        Arch::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| format!("unknown arch `{}` (expected x86_64-linux or aarch64-linux)", printable(s, 60)))
+    }
+}
+
+impl FromStr for Installer {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Installer, String> {
+        Installer::ALL.into_iter().find(|i| i.as_str() == s).ok_or_else(|| {
+            format!(
+                "unknown installer `{}` (expected upstream, nix-community's images, or nixos-images, this project's)",
+                printable(s, 60)
+            )
+        })
+    }
+}
+
+impl FromStr for Channel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Channel, String> {
+        if s == "nixos-unstable" {
+            return Ok(Channel::Unstable);
+        }
+        let bad = || {
+            format!(
+                "`{}` is not a NixOS channel (expected nixos-unstable or nixos-YY.MM, e.g. nixos-25.05)",
+                printable(s, 60)
+            )
+        };
+        let version = s.strip_prefix("nixos-").ok_or_else(bad)?;
+        let (yy, mm) = version.split_once('.').ok_or_else(bad)?;
+        if yy.len() != 2 || mm.len() != 2 || !yy.bytes().chain(mm.bytes()).all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let (year, month): (u8, u8) = (yy.parse().map_err(|_| bad())?, mm.parse().map_err(|_| bad())?);
+        if month != 5 && month != 11 {
+            return Err(format!(
+                "NixOS releases come out in May and November: nixos-{yy}.05 or nixos-{yy}.11, not .{mm}"
+            ));
+        }
+        if (year, month) < OLDEST_RELEASE {
+            return Err(format!("nixos-{yy}.{mm} is older than the oldest release this tool supports (nixos-21.05)"));
+        }
+        if (year, month) > NEWEST_KNOWN_RELEASE {
+            let (ny, nm) = NEWEST_KNOWN_RELEASE;
+            return Err(format!(
+                "nixos-{yy}.{mm} is not released as far as this version knows (newest: nixos-{ny:02}.{nm:02})"
+            ));
+        }
+        Ok(Channel::Release { year, month })
+    }
 }

@@ -35,7 +35,7 @@ pub const NEWEST_KNOWN_RELEASE: (u8, u8) = match CURRENT_STABLE {
 };
 
 /// Oldest release with the `YY.05`/`YY.11` schedule (before 21.05 releases were in March and September).
-const OLDEST_RELEASE: (u8, u8) = (21, 5);
+pub(crate) const OLDEST_RELEASE: (u8, u8) = (21, 5);
 
 /// One problem with one field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,9 +91,9 @@ impl Request {
     /// Validates every field and returns either a request every renderer can use or all the problems at once.
     pub fn validate(&self) -> Result<ValidRequest, ValidationErrors> {
         let mut errs = Errors::default();
-        let image = errs.take("image", parse_image(&self.image));
-        let arch = errs.take("arch", parse_arch(&self.arch));
-        let channel = errs.take("channel", parse_channel(&self.channel));
+        let image = errs.take("image", self.image.parse::<ImageKind>());
+        let arch = errs.take("arch", self.arch.parse::<Arch>());
+        let channel = errs.take("channel", self.channel.parse::<Channel>());
         let hostname = match &self.hostname {
             Some(h) => errs.take("hostname", parse_hostname(h)),
             None => None,
@@ -130,7 +130,7 @@ impl Request {
             check_netboot_network(image, interfaces, &mut errs);
         }
         if let Some(image) = image {
-            let cmdline = crate::render::cmdline::CmdlineParts {
+            let cmdline = crate::kernel_cmdline::CmdlineParts {
                 image,
                 installer: release.as_ref().map(|r| r.installer).unwrap_or_default(),
                 hostname: hostname.as_ref().map(Hostname::as_str),
@@ -186,7 +186,7 @@ impl Request {
             None => Some(None),
         };
         let installer = match &self.release.installer {
-            Some(i) => errs.take("release.installer", parse_installer(i)),
+            Some(i) => errs.take("release.installer", i.parse::<Installer>()),
             None => Some(Installer::default()),
         };
         if errs.0.len() != before {
@@ -388,57 +388,6 @@ fn check_cmdline_length(params: &str, errs: &mut Errors) {
             ),
         );
     }
-}
-
-pub(crate) fn parse_image(s: &str) -> Result<ImageKind, String> {
-    ImageKind::ALL
-        .into_iter()
-        .find(|k| k.as_str() == s)
-        .ok_or_else(|| format!("unknown image `{}` (expected kexec, kexec-noninteractive or netboot)", printable(s)))
-}
-
-pub(crate) fn parse_installer(s: &str) -> Result<Installer, String> {
-    Installer::ALL.into_iter().find(|i| i.as_str() == s).ok_or_else(|| {
-        format!(
-            "unknown installer `{}` (expected upstream, nix-community's images, or nixos-images, this project's)",
-            printable(s)
-        )
-    })
-}
-
-pub(crate) fn parse_arch(s: &str) -> Result<Arch, String> {
-    Arch::ALL
-        .into_iter()
-        .find(|a| a.as_str() == s)
-        .ok_or_else(|| format!("unknown arch `{}` (expected x86_64-linux or aarch64-linux)", printable(s)))
-}
-
-pub(crate) fn parse_channel(s: &str) -> Result<Channel, String> {
-    if s == "nixos-unstable" {
-        return Ok(Channel::Unstable);
-    }
-    let bad = || {
-        format!("`{}` is not a NixOS channel (expected nixos-unstable or nixos-YY.MM, e.g. nixos-25.05)", printable(s))
-    };
-    let version = s.strip_prefix("nixos-").ok_or_else(bad)?;
-    let (yy, mm) = version.split_once('.').ok_or_else(bad)?;
-    if yy.len() != 2 || mm.len() != 2 || !yy.bytes().chain(mm.bytes()).all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let (year, month): (u8, u8) = (yy.parse().map_err(|_| bad())?, mm.parse().map_err(|_| bad())?);
-    if month != 5 && month != 11 {
-        return Err(format!("NixOS releases come out in May and November: nixos-{yy}.05 or nixos-{yy}.11, not .{mm}"));
-    }
-    if (year, month) < OLDEST_RELEASE {
-        return Err(format!("nixos-{yy}.{mm} is older than the oldest release this tool supports (nixos-21.05)"));
-    }
-    if (year, month) > NEWEST_KNOWN_RELEASE {
-        let (ny, nm) = NEWEST_KNOWN_RELEASE;
-        return Err(format!(
-            "nixos-{yy}.{mm} is not released as far as this version knows (newest: nixos-{ny:02}.{nm:02})"
-        ));
-    }
-    Ok(Channel::Release { year, month })
 }
 
 pub(crate) fn parse_hostname(s: &str) -> Result<Hostname, String> {
