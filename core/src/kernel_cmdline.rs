@@ -7,7 +7,7 @@
 //! the overlay.
 
 use crate::model::{ImageKind, Installer};
-use crate::render::overlay::OVERLAY_FILE_NAME;
+use crate::overlay_layout::OVERLAY_FILE_NAME;
 
 /// What the command line is made of, borrowed from a request (validated or as typed).
 pub struct CmdlineParts<'a, N, P> {

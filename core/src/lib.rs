@@ -16,6 +16,7 @@ pub mod kexec_tarball;
 pub mod manifest;
 pub mod model;
 pub mod nix_expr;
+pub mod overlay_layout;
 pub mod release;
 pub mod render;
 pub mod request;

@@ -103,8 +103,8 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$INITRD_TMP"
-mkdir -p ssh nixos-images/networkd
-keys_collected=ssh/authorized_keys.collected
+mkdir -p {{ ssh_dir }} {{ networkd_dir }}
+keys_collected={{ authorized_keys }}.collected
 : >"$keys_collected"
 
 # Appends the keys of one authorized_keys file. Cloud images block root with a forced command ("Please login as
@@ -135,19 +135,19 @@ esac
 
 # Keys of the request (single-quoted: nothing in them is expanded).
 {{ request_keys }}
-awk '!seen[$0]++' "$keys_collected" >ssh/authorized_keys
+awk '!seen[$0]++' "$keys_collected" >{{ authorized_keys }}
 rm -f "$keys_collected"
-[ -s ssh/authorized_keys ] || echo "kexec/run: warning: no authorized SSH keys found; the installer will only be reachable on its console" >&2
+[ -s {{ authorized_keys }} ] || echo "kexec/run: warning: no authorized SSH keys found; the installer will only be reachable on its console" >&2
 
 for host_key in /etc/ssh/ssh_host_*; do
   [ -e "$host_key" ] || continue
-  cp -p "$host_key" ssh/
+  cp -p "$host_key" {{ ssh_dir }}/
 done
 # Upstream's installer copies the host keys first and stops there when there are none (skipping the network dumps
 # and machine-id): give it one.
-if ! ls ssh/ssh_host_* >/dev/null 2>&1; then
+if ! ls {{ ssh_dir }}/ssh_host_* >/dev/null 2>&1; then
   if command -v ssh-keygen >/dev/null 2>&1; then
-    ssh-keygen -q -t ed25519 -N '' -C root@nixos-installer -f ssh/ssh_host_ed25519_key
+    ssh-keygen -q -t ed25519 -N '' -C root@nixos-installer -f {{ ssh_dir }}/ssh_host_ed25519_key
   else
     echo "kexec/run: warning: no SSH host key here and no ssh-keygen to make one; upstream's installer then also drops the network state" >&2
   fi
@@ -164,18 +164,18 @@ for candidate in "$SCRIPT_DIR/ip" /usr/sbin/ip /sbin/ip /usr/bin/ip /bin/ip ip; 
 done
 # The installers read the dumps at the top level of the cpio.
 if [ -n "$ip_cmd" ] &&
-  "$ip_cmd" --json addr >addrs.json &&
-  "$ip_cmd" -4 --json route >routes-v4.json &&
-  "$ip_cmd" -6 --json route >routes-v6.json; then
+  "$ip_cmd" --json addr >{{ addrs }} &&
+  "$ip_cmd" -4 --json route >{{ routes_v4 }} &&
+  "$ip_cmd" -6 --json route >{{ routes_v6 }}; then
   :
 else
-  rm -f addrs.json routes-v4.json routes-v6.json
+  rm -f {{ addrs }} {{ routes_v4 }} {{ routes_v6 }}
   echo "kexec/run: warning: could not save the network state (no ip with --json); the installer will use DHCP" >&2
 fi
 {% if has_interfaces %}
 # The request's interfaces replace this machine's live state for their MACs in the dumps: upstream's installer
 # builds its networkd units from the dumps alone (one per entry, matched by MAC; routes by the entry's ifname).
-[ -f addrs.json ] || { echo '[]' >addrs.json && echo '[]' >routes-v4.json && echo '[]' >routes-v6.json; }
+[ -f {{ addrs }} ] || { echo '[]' >{{ addrs }} && echo '[]' >{{ routes_v4 }} && echo '[]' >{{ routes_v6 }}; }
 # Splits an `ip --json` dump (an array of objects) into one line per object: the top-level string values of the
 # keys in `keys` (comma-separated), then the object without blanks, separated by tabs (JSON escapes tabs in
 # strings, so none is in the object).
@@ -217,9 +217,9 @@ END {
     } else if (depth == 2 && want) { want = 0 }
   }
 }'
-LC_ALL=C awk -v keys=ifname,address "$json_split" addrs.json >addrs.split
-LC_ALL=C awk -v keys=dev "$json_split" routes-v4.json >routes-v4.split
-LC_ALL=C awk -v keys=dev "$json_split" routes-v6.json >routes-v6.split
+LC_ALL=C awk -v keys=ifname,address "$json_split" {{ addrs }} >addrs.split
+LC_ALL=C awk -v keys=dev "$json_split" {{ routes_v4 }} >routes-v4.split
+LC_ALL=C awk -v keys=dev "$json_split" {{ routes_v6 }} >routes-v6.split
 # One line per interface: its index, its MAC (or -) and its name (or -). A name is turned into the MAC it has here.
 : >request-macs
 mac_placeholders=''
@@ -247,17 +247,17 @@ join_array() {
   LC_ALL=C awk -F '\t' 'FILENAME == ARGV[1] { m[$0]; next } !(tolower($2) in m) { print $3 }' request-macs addrs.split
   sed "$mac_placeholders" <<'{{ delimiter }}'
 {{ request_addrs }}{{ delimiter }}
-} | join_array >addrs.json
+} | join_array >{{ addrs }}
 {
   LC_ALL=C awk -F '\t' 'FILENAME == ARGV[1] { m[$0]; next } !($1 in m) { print $2 }' request-ifnames routes-v4.split
   cat <<'{{ delimiter }}'
 {{ request_routes_v4 }}{{ delimiter }}
-} | join_array >routes-v4.json
+} | join_array >{{ routes_v4 }}
 {
   LC_ALL=C awk -F '\t' 'FILENAME == ARGV[1] { m[$0]; next } !($1 in m) { print $2 }' request-ifnames routes-v6.split
   cat <<'{{ delimiter }}'
 {{ request_routes_v6 }}{{ delimiter }}
-} | join_array >routes-v6.json
+} | join_array >{{ routes_v6 }}
 rm -f addrs.split routes-v4.split routes-v6.split request-macs request-ifnames
 {% endif %}
 # systemd-networkd's own configuration of each configured link (keeps bonds, VLANs and bridges), where
@@ -268,11 +268,11 @@ if command -v networkctl >/dev/null 2>&1 && systemctl is-active --quiet systemd-
   case "$networkd_version" in '' | *[!0-9]*) networkd_version=0 ;; esac
 fi
 if [ "$networkd_version" -ge 257 ]; then
-  mkdir -p networkd/iface
+  mkdir -p {{ iface_networkd_dir }}
   networkctl list --no-legend --no-pager 2>/dev/null | awk '$5 == "configured" { print $2 }' | while read -r link; do
     case "$link" in '' | *[!A-Za-z0-9_.@-]*) continue ;; esac
     for type in netdev link network; do
-      conf="networkd/iface/00-$link.$type"
+      conf="{{ iface_networkd_dir }}/00-$link.$type"
       networkctl cat "@$link:$type" >"$conf" 2>/dev/null || true
       [ -s "$conf" ] || rm -f "$conf"
     done
@@ -280,8 +280,8 @@ if [ "$networkd_version" -ge 257 ]; then
 fi
 
 if [ -f /etc/machine-id ]; then
-  cp /etc/machine-id machine-id
-  chmod 0444 machine-id
+  cp /etc/machine-id {{ machine_id }}
+  chmod 0444 {{ machine_id }}
 fi
 
 # Settings of the request, in the overlay's layout (layout version {{ layout_version }}).

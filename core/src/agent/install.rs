@@ -4,8 +4,9 @@
 use std::collections::HashSet;
 use std::net::IpAddr;
 
-use crate::render::overlay::{
-    AUTHORIZED_KEYS, HOSTNAME_FILE, LAYOUT_VERSION, LAYOUT_VERSION_FILE, NAMESERVERS_FILE, NETWORKD_DIR,
+use crate::overlay_layout::{
+    AUTHORIZED_KEYS, DUMP_FILES as LAYOUT_DUMP_FILES, HOSTNAME_FILE, IFACE_NETWORKD_DIR, LAYOUT_VERSION,
+    LAYOUT_VERSION_FILE, LEGACY_DUMP_DIR, MACHINE_ID, NAMESERVERS_FILE, NETWORKD_DIR, SSH_DIR,
 };
 
 /// Layout versions this agent can apply.
@@ -13,16 +14,16 @@ pub const KNOWN_LAYOUT_VERSIONS: &[u32] = &[LAYOUT_VERSION];
 
 /// Overlay sources (relative to the overlay directory).
 pub const SRC_AUTHORIZED_KEYS: &str = AUTHORIZED_KEYS;
-pub const SRC_SSH_DIR: &str = "ssh";
-pub const SRC_MACHINE_ID: &str = "machine-id";
+pub const SRC_SSH_DIR: &str = SSH_DIR;
+pub const SRC_MACHINE_ID: &str = MACHINE_ID;
 pub const SRC_LAYOUT_VERSION: &str = LAYOUT_VERSION_FILE;
 pub const SRC_HOSTNAME: &str = HOSTNAME_FILE;
 pub const SRC_NAMESERVERS: &str = NAMESERVERS_FILE;
 pub const SRC_REQUEST_NETWORKD_DIR: &str = NETWORKD_DIR;
-pub const SRC_IFACE_NETWORKD_DIR: &str = "networkd/iface";
-/// The `ip --json` dumps, read from `iproute2/` first, then from the top level.
-pub const SRC_DUMP_DIRS: &[&str] = &["iproute2", ""];
-pub const DUMP_FILES: &[&str] = &["addrs.json", "routes-v4.json", "routes-v6.json"];
+pub const SRC_IFACE_NETWORKD_DIR: &str = IFACE_NETWORKD_DIR;
+/// The `ip --json` dumps, read from `iproute2/` first (an early run script's), then from the top level.
+pub const SRC_DUMP_DIRS: &[&str] = &[LEGACY_DUMP_DIR, ""];
+pub const DUMP_FILES: &[&str] = LAYOUT_DUMP_FILES;
 
 /// Targets (relative to the target root).
 pub const DST_AUTHORIZED_KEYS: &str = "root/.ssh/authorized_keys";

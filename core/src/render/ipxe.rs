@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use askama::Template;
 
 use crate::model::InterfaceMatch;
-use crate::render::overlay::OVERLAY_FILE_NAME;
+use crate::overlay_layout::OVERLAY_FILE_NAME;
 use crate::{Artifact, ValidRequest};
 
 /// The release asset name of the official netboot script for an arch.

@@ -6,6 +6,7 @@
 use askama::Template;
 
 use crate::escape::{ShellWord, SHELLCHECK_LITERAL_TEXT};
+use crate::overlay_layout as layout;
 use crate::release::ReleaseBoot;
 use crate::render::overlay::{self, AUTHORIZED_KEYS};
 use crate::validate::KERNEL_CMDLINE_LIMIT;
@@ -46,6 +47,15 @@ struct RunScript<'a> {
     request_addrs: String,
     request_routes_v4: String,
     request_routes_v6: String,
+    // Names of overlay layout v1 (crate::overlay_layout).
+    authorized_keys: &'static str,
+    ssh_dir: &'static str,
+    networkd_dir: &'static str,
+    iface_networkd_dir: &'static str,
+    machine_id: &'static str,
+    addrs: &'static str,
+    routes_v4: &'static str,
+    routes_v6: &'static str,
 }
 
 pub fn render(req: &ValidRequest) -> Artifact {
@@ -107,6 +117,14 @@ pub fn script_with_release(req: &ValidRequest, release: Option<&ReleaseBoot>) ->
         request_addrs: dump::addr_entries(req),
         request_routes_v4: dump::route_entries(req, false),
         request_routes_v6: dump::route_entries(req, true),
+        authorized_keys: layout::AUTHORIZED_KEYS,
+        ssh_dir: layout::SSH_DIR,
+        networkd_dir: layout::NETWORKD_DIR,
+        iface_networkd_dir: layout::IFACE_NETWORKD_DIR,
+        machine_id: layout::MACHINE_ID,
+        addrs: layout::ADDRS_DUMP,
+        routes_v4: layout::ROUTES_V4_DUMP,
+        routes_v6: layout::ROUTES_V6_DUMP,
     };
     // Rendering only fails if a Display impl fails, and ours do not.
     let mut text = script.render().expect("kexec run template renders");

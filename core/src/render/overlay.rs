@@ -6,22 +6,10 @@
 use crate::cpio::Cpio;
 use crate::{Artifact, ArtifactFile, ValidRequest};
 
-/// Version of the overlay layout, written to [`LAYOUT_VERSION_FILE`].
-pub const LAYOUT_VERSION: u32 = 1;
-/// File name of the overlay next to the iPXE script and inside bundles.
-pub const OVERLAY_FILE_NAME: &str = "nixos-images-overlay.cpio.gz";
-
-/// Root authorized keys (the seed's name: its installers already copy it to `/root/.ssh/authorized_keys`).
-pub const AUTHORIZED_KEYS: &str = "ssh/authorized_keys";
-pub const LAYOUT_VERSION_FILE: &str = "nixos-images/layout-version";
-pub const HOSTNAME_FILE: &str = "nixos-images/hostname";
-pub const NAMESERVERS_FILE: &str = "nixos-images/nameservers";
-pub const NETWORKD_DIR: &str = "nixos-images/networkd";
-
-/// Directory mode for every directory of the overlay.
-pub const DIR_MODE: u32 = 0o700;
-pub const KEY_MODE: u32 = 0o600;
-pub const FILE_MODE: u32 = 0o644;
+pub use crate::overlay_layout::{
+    AUTHORIZED_KEYS, DIR_MODE, FILE_MODE, HOSTNAME_FILE, KEY_MODE, LAYOUT_VERSION, LAYOUT_VERSION_FILE,
+    NAMESERVERS_FILE, NETWORKD_DIR, OVERLAY_FILE_NAME,
+};
 
 /// The overlay's files, in archive order, without directories. The authorized keys come first.
 pub fn files(req: &ValidRequest) -> Vec<ArtifactFile> {
@@ -55,7 +43,7 @@ pub fn files(req: &ValidRequest) -> Vec<ArtifactFile> {
 /// The overlay as a cpio archive (directories 0700, keys 0600).
 pub fn cpio(req: &ValidRequest) -> Cpio {
     let mut c = Cpio::new();
-    c.dir("ssh", DIR_MODE).dir(NETWORKD_DIR, DIR_MODE);
+    c.dir(crate::overlay_layout::SSH_DIR, DIR_MODE).dir(NETWORKD_DIR, DIR_MODE);
     for f in files(req) {
         c.file(&f.path, f.mode, f.contents);
     }
