@@ -3,17 +3,19 @@
 # whether it holds, and the value found.
 #
 #   config: the image's NixOS config; noninteractive: whether it is a -noninteractive image;
-#   aarch64: whether it is built for aarch64-linux; rootKey: a key the request's override gives root (or null).
+#   aarch64: whether it is built for aarch64-linux; rootKey: a key the request's override gives root (or null);
+#   requestKernelParams: the parameters the request's override adds (its consoles come after the image's).
 {
   config,
   noninteractive,
   aarch64,
   rootKey ? null,
+  requestKernelParams ? [ ],
 }:
 let
   has = list: x: builtins.elem x list;
   promise = what: ok: got: { inherit what ok got; };
-  consoles = builtins.filter (p: builtins.substring 0 8 p == "console=") config.boot.kernelParams;
+  consoles = builtins.filter (p: builtins.substring 0 8 p == "console=" && !has requestKernelParams p) config.boot.kernelParams;
   wantConsoles =
     (if aarch64 then [ "console=ttyAMA0,115200n8" "console=ttyS0,115200n8" ] else [ "console=ttyS0,115200n8" ])
     ++ [ "console=tty0" ];

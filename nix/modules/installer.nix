@@ -1,14 +1,16 @@
 # What every installer image shares: its name, how nixos-anywhere recognises it, SSH, the tools an automated
-# install uses, and what upstream's installers learned the hard way (firmware, a debuggable initrd, zswap).
+# install uses, and what upstream's installers learned the hard way (a debuggable initrd, xz, zswap).
 {
   config,
   lib,
-  options,
   pkgs,
   ...
 }:
 {
-  imports = [ ./packages.nix ];
+  imports = [
+    ./packages.nix
+    ./firmware.nix
+  ];
 
   config = {
     # A request's host name (render nix-module, lib.mkForce) or the overlay's wins over this default.
@@ -50,10 +52,6 @@
       "--lzma2=dict=512KiB"
     ];
 
-    # Redistributable firmware (NICs, storage controllers), compressed; netboot-minimal.nix turns it off at
-    # priority 70.
-    hardware.enableRedistributableFirmware = lib.mkOverride 60 true;
-
     # Software RAID members must be found when the disks are wiped (nixos-anywhere#249: dm-raid is not loaded).
     boot.kernelModules = [ "dm-raid" ];
 
@@ -68,9 +66,5 @@
 
     # Stateless: the current release's defaults.
     system.stateVersion = lib.mkDefault config.system.nixos.release;
-  }
-  // lib.optionalAttrs ((options.hardware or { }) ? firmwareCompression) {
-    # Older channels have no firmwareCompression option (their firmware stays uncompressed).
-    hardware.firmwareCompression = "xz";
   };
 }
