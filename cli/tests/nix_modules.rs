@@ -113,12 +113,10 @@ fn eval_modules(nix: &Nix, cli: &str, expr: &str) -> Value {
     )
 }
 
-#[test]
-fn no_module_forces_an_option_the_override_sets() {
-    let nix = Nix::new();
-    let paths: Vec<String> = OPTIONS_SET.iter().map(|p| nix_str(p)).collect();
-    // For each module and option path: null when the module does not set it, else the priority it sets it with
-    // (100 for a plain definition).
+/// For each module and option path: null when the module does not set it, else the priority it sets it with (100
+/// for a plain definition), as the stub evaluation sees the module's `config`.
+fn priorities(nix: &Nix, paths: &[&str]) -> Value {
+    let paths: Vec<String> = paths.iter().map(|p| nix_str(p)).collect();
     let expr = format!(
         "let get = path: set: builtins.foldl' (s: k: if s != null && builtins.isAttrs s && s ? ${{k}} then s.${{k}} \
          else null) set path; split = p: builtins.filter builtins.isString (builtins.split \"[.]\" p); \
@@ -127,7 +125,13 @@ fn no_module_forces_an_option_the_override_sets() {
          (get (split p) m); }}) [ {} ])) modules",
         paths.join(" ")
     );
-    let result = eval_modules(&nix, "/stub/bin/nixos-images-gen", &expr);
+    eval_modules(nix, "/stub/bin/nixos-images-gen", &expr)
+}
+
+#[test]
+fn no_module_forces_an_option_the_override_sets() {
+    let nix = Nix::new();
+    let result = priorities(&nix, OPTIONS_SET);
     let modules = result.as_object().unwrap();
     for must in ["kexec-installer.nix", "netboot-installer.nix", "installer.nix", "overlay.nix", "networkd.nix"] {
         assert!(modules.contains_key(must), "{must} evaluated");
@@ -173,16 +177,8 @@ const PROFILE_DEFINITIONS: &[(&str, u64, &str)] = &[
 #[test]
 fn no_module_meets_an_installer_profile_at_its_priority() {
     let nix = Nix::new();
-    let paths: Vec<String> = PROFILE_DEFINITIONS.iter().map(|(p, _, _)| nix_str(p)).collect();
-    let expr = format!(
-        "let get = path: set: builtins.foldl' (s: k: if s != null && builtins.isAttrs s && s ? ${{k}} then s.${{k}} \
-         else null) set path; split = p: builtins.filter builtins.isString (builtins.split \"[.]\" p); \
-         prio = v: if v == null then null else if builtins.isAttrs v && (v._type or null) == \"override\" then \
-         v.priority else 100; in builtins.mapAttrs (n: m: builtins.listToAttrs (map (p: {{ name = p; value = prio \
-         (get (split p) m); }}) [ {} ])) modules",
-        paths.join(" ")
-    );
-    let result = eval_modules(&nix, "/stub/bin/nixos-images-gen", &expr);
+    let paths: Vec<&str> = PROFILE_DEFINITIONS.iter().map(|(p, _, _)| *p).collect();
+    let result = priorities(&nix, &paths);
     let mut clashes = Vec::new();
     for (module, options) in result.as_object().unwrap() {
         for (path, profile_priority, profile) in PROFILE_DEFINITIONS {
