@@ -69,11 +69,12 @@ fn render_all_artifacts_large_request(bencher: divan::Bencher) {
 
 #[divan::bench(args = ["ipxe", "nix-module", "kexec-run", "overlay", "bundle"])]
 fn render_one_large(bencher: divan::Bencher, name: &str) {
-    let mut req = valid_large();
     let kind = ArtifactKind::ALL.into_iter().find(|k| k.as_str() == name).unwrap();
-    if !kind.applies_to(req.image) {
-        req.image = nixos_images_core::ImageKind::Netboot;
+    let mut req = large_request();
+    if !kind.applies_to(valid_large().image()) {
+        req.image = nixos_images_core::ImageKind::Netboot.as_str().into();
     }
+    let req = req.validate().expect("the large request is valid for netboot too");
     bencher.bench(|| divan::black_box(kind.render(&req)));
 }
 

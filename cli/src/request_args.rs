@@ -11,7 +11,7 @@ use clap::Args;
 use nixos_images_core::effects;
 use nixos_images_core::manifest::Manifest;
 use nixos_images_core::request::{InterfaceRequest, RouteRequest};
-use nixos_images_core::{Installer, Request, RequestFormat, ValidRequest};
+use nixos_images_core::{FieldPath, Installer, Request, RequestFormat, ValidRequest};
 
 use crate::errors::UsageError;
 
@@ -98,7 +98,7 @@ impl RequestArgs {
         if let Some(path) = &self.release_manifest {
             let text = read_text(path, "--release-manifest")?;
             let manifest = Manifest::parse(&text).map_err(|errs| {
-                let lines = errs.iter().map(|e| format!("--release-manifest: {}: {e}", path.display())).collect();
+                let lines = errs.0.iter().map(|e| format!("--release-manifest: {}: {e}", path.display())).collect();
                 UsageError(lines)
             })?;
             manifest.apply_to(&mut req);
@@ -195,9 +195,7 @@ fn validated(req: &Request, origins: &[Option<String>]) -> Result<ValidRequest> 
             .map(|e| {
                 let origin = e
                     .path
-                    .strip_prefix("ssh_authorized_keys[")
-                    .and_then(|rest| rest.strip_suffix(']'))
-                    .and_then(|i| i.parse::<usize>().ok())
+                    .entry_of(&FieldPath::field("ssh_authorized_keys"))
                     .and_then(|i| origins.get(i).cloned().flatten());
                 match origin {
                     Some(origin) => format!("{e} (from {origin})"),

@@ -78,31 +78,31 @@ fn flat_routes(channel: Channel) -> bool {
 fn expected_module(raw: &Request, req: &ValidRequest) -> Value {
     let mut m = Map::new();
     // Key lines exactly as written (only surrounding blanks removed), in order.
-    assert_eq!(raw.ssh_authorized_keys.len(), req.ssh_authorized_keys.len());
-    for (r, k) in raw.ssh_authorized_keys.iter().zip(&req.ssh_authorized_keys) {
+    assert_eq!(raw.ssh_authorized_keys.len(), req.ssh_authorized_keys().len());
+    for (r, k) in raw.ssh_authorized_keys.iter().zip(req.ssh_authorized_keys()) {
         assert_eq!(r.trim_matches([' ', '\t']), k.as_str(), "validation altered a key line");
     }
-    let keys: Vec<&str> = req.ssh_authorized_keys.iter().map(|k| k.as_str()).collect();
+    let keys: Vec<&str> = req.ssh_authorized_keys().iter().map(|k| k.as_str()).collect();
     if !keys.is_empty() {
         set(&mut m, &["users", "users", "root", "openssh", "authorizedKeys", "keys"], json!(keys));
     }
-    if let Some(h) = &req.hostname {
+    if let Some(h) = &req.hostname() {
         assert_eq!(raw.hostname.as_deref(), Some(h.as_str()));
         set(&mut m, &["networking", "hostName"], json!({ "__force": h.as_str() }));
     }
-    let nameservers: Vec<String> = req.nameservers.iter().map(|n| n.to_string()).collect();
+    let nameservers: Vec<String> = req.nameservers().iter().map(|n| n.to_string()).collect();
     if !nameservers.is_empty() {
         set(&mut m, &["networking", "nameservers"], json!(nameservers));
     }
-    let params: Vec<&str> = req.kernel_params.iter().map(|p| p.as_str()).collect();
+    let params: Vec<&str> = req.kernel_params().iter().map(|p| p.as_str()).collect();
     assert_eq!(raw.kernel_params, params, "validation altered a kernel parameter");
     if !params.is_empty() {
         set(&mut m, &["boot", "kernelParams"], json!(params));
     }
-    if !req.interfaces.is_empty() {
+    if !req.interfaces().is_empty() {
         set(&mut m, &["systemd", "network", "enable"], json!(true));
     }
-    for (i, iface) in req.interfaces.iter().enumerate() {
+    for (i, iface) in req.interfaces().iter().enumerate() {
         let mut net = Map::new();
         match &iface.matches {
             InterfaceMatch::Mac(mac) => {
@@ -139,7 +139,7 @@ fn expected_module(raw: &Request, req: &ValidRequest) -> Value {
                 if r.on_link {
                     route.insert("GatewayOnLink".into(), json!(true));
                 }
-                if flat_routes(req.channel) {
+                if flat_routes(req.channel()) {
                     Value::Object(route)
                 } else {
                     json!({ "routeConfig": route })
@@ -214,8 +214,8 @@ fn examples_evaluate_to_the_requested_values() {
             serde_json::to_string_pretty(&want).unwrap()
         );
         options_used(&got).unwrap_or_else(|e| panic!("{name}: {e}"));
-        if req.interfaces.iter().any(|i| !i.routes.is_empty()) {
-            if flat_routes(req.channel) {
+        if req.interfaces().iter().any(|i| !i.routes.is_empty()) {
+            if flat_routes(req.channel()) {
                 flat_seen = true;
             } else {
                 nested_seen = true;
@@ -274,7 +274,7 @@ fn comment() -> impl Strategy<Value = String> {
 fn key_prefixes(examples: &[(String, Request, ValidRequest)]) -> Vec<String> {
     let mut out = BTreeSet::new();
     for (_, _, req) in examples {
-        for k in &req.ssh_authorized_keys {
+        for k in req.ssh_authorized_keys() {
             let line = k.as_str();
             let rest = match k.options() {
                 Some(o) => line[o.len()..].trim_start_matches([' ', '\t']),

@@ -197,7 +197,7 @@ fn no_module_meets_an_installer_profile_at_its_priority() {
 /// The flake's stable input is the release core calls current (flake.nix cannot import it from there).
 #[test]
 fn the_flake_follows_the_current_stable() {
-    let stable = nixos_images_core::validate::CURRENT_STABLE.to_string();
+    let stable = nixos_images_core::Channel::CURRENT_STABLE.to_string();
     let flake = std::fs::read_to_string(repo().join("flake.nix")).unwrap();
     assert!(
         flake.contains(&format!("nixos-stable.url = \"github:NixOS/nixpkgs/{stable}\";")),

@@ -146,8 +146,8 @@ fn release_assets_manifest_and_checksums() {
             let boot = ipxe.netboot.as_ref().unwrap();
             assert_eq!((boot.init.clone(), boot.kernel_params.clone()), (init(channel, arch), params(arch)));
             let text = fs::read_to_string(assets.join(&ipxe.name)).unwrap();
-            let kernel = manifest.url(manifest.asset(AssetKind::NetbootKernel, arch).unwrap());
-            let initrd = manifest.url(manifest.asset(AssetKind::NetbootInitrd, arch).unwrap());
+            let kernel = manifest.url(&manifest.asset(AssetKind::NetbootKernel, arch).unwrap().name);
+            let initrd = manifest.url(&manifest.asset(AssetKind::NetbootInitrd, arch).unwrap().name);
             assert!(kernel.starts_with("https://github.com/nix-community/nixos-images/releases/download/"));
             assert!(text.contains(&format!("\nkernel {kernel} init={} initrd=initrd-{}", boot.init, arch.as_str())));
             assert!(text.contains(&format!("\ninitrd {initrd}\nboot\n")) && text.contains(" ${cmdline}\n"), "{text}");

@@ -90,7 +90,7 @@ fn every_kexec_example_passes_shellcheck_and_matches_the_cli() {
             .unwrap_or_else(|e| panic!("{name}: {e}"))
             .validate()
             .unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        if !req.image.is_kexec() {
+        if !req.image().is_kexec() {
             continue;
         }
         let script = kexec_run::script(&req);
@@ -172,7 +172,7 @@ fn check(case: &Case, shell: &Shell) {
     // kexec --load, then (in the background, after the delay) kexec -e.
     let extra: Vec<String> =
         case.extra_flags.map(|f| f.split_whitespace().map(String::from).collect()).unwrap_or_default();
-    let request_flags: Vec<String> = req.kexec.extra_flags.iter().map(|f| f.as_str().to_string()).collect();
+    let request_flags: Vec<String> = req.kexec().extra_flags.iter().map(|f| f.as_str().to_string()).collect();
     let params = cmdline::line(&req);
     let mut load = vec![
         "--load".to_string(),
@@ -241,7 +241,7 @@ fn check(case: &Case, shell: &Shell) {
 /// restore script makes of them has, for each interface's MAC, exactly one unit with the request's addresses and
 /// routes, and the machine's other links are kept.
 fn check_dumps(req: &ValidRequest, dumps: &[String], what: &str) {
-    if req.interfaces.is_empty() {
+    if req.interfaces().is_empty() {
         let live = [ADDRS_JSON, ROUTES_V4_JSON, ROUTES_V6_JSON].map(|d| format!("{d}\n"));
         assert_eq!(dumps, live, "{what}: the dumps changed although the request has no interfaces");
         return;
@@ -257,7 +257,7 @@ fn check_dumps(req: &ValidRequest, dumps: &[String], what: &str) {
             .map(|l| l["address"].as_str().unwrap().to_string())
     };
     let mut request_macs = vec![];
-    for (i, iface) in req.interfaces.iter().enumerate() {
+    for (i, iface) in req.interfaces().iter().enumerate() {
         let mac = match &iface.matches {
             InterfaceMatch::Mac(m) => m.to_string(),
             InterfaceMatch::Name(n) => {
@@ -379,12 +379,12 @@ fn expected_keys(req: &ValidRequest) -> Vec<String> {
         format!(r#"from="192.0.2.0/24",no-pty {ECDSA} admin@host"#),
         // The cloud image's forced command is dropped, the key and its comment kept.
         format!("{ED25519} debian@cloud-image"),
-        req.ssh_authorized_keys[0].as_str().to_string(),
+        req.ssh_authorized_keys()[0].as_str().to_string(),
         format!("{ED25519} last-line@without-newline"),
         format!("{SK} etc@authorized_keys.d"),
         format!("{ED25519} deploy@laptop"),
     ];
-    keys.extend(req.ssh_authorized_keys.iter().map(|k| k.as_str().to_string()));
+    keys.extend(req.ssh_authorized_keys().iter().map(|k| k.as_str().to_string()));
     let mut seen = std::collections::HashSet::new();
     keys.retain(|k| seen.insert(k.clone()));
     keys
@@ -456,7 +456,7 @@ impl Fixture {
              \t\n\
              {}\n\
              {ED25519} last-line@without-newline",
-            req.ssh_authorized_keys[0].as_str()
+            req.ssh_authorized_keys()[0].as_str()
         );
         write(&host.join("root-authorized_keys"), root_keys, 0o600);
         write(&host.join("ssh/authorized_keys.d/root"), format!("{SK} etc@authorized_keys.d\n"), 0o644);
@@ -689,7 +689,7 @@ fn load(example: &str, delay: Option<u32>) -> ValidRequest {
         req.kexec.delay_seconds = delay;
     }
     let req = req.validate().unwrap_or_else(|e| panic!("{example}: {e:?}"));
-    assert!(req.image.is_kexec(), "{example} is not a kexec request");
+    assert!(req.image().is_kexec(), "{example} is not a kexec request");
     req
 }
 

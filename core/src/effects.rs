@@ -9,6 +9,7 @@
 
 use std::fmt::Write;
 
+use crate::field::{FieldPath, Segment};
 use crate::model::{ImageKind, Installer, InterfaceMatch};
 use crate::ValidRequest;
 
@@ -207,7 +208,7 @@ impl Severity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
     /// The field's path, as validation errors name it (`interfaces[0].addresses`).
-    pub path: String,
+    pub path: FieldPath,
     pub severity: Severity,
     pub message: String,
 }
@@ -231,24 +232,25 @@ fn column(image: ImageKind, installer: Installer) -> String {
 /// The fields the request sets whose effect is not [`Effect::Applied`] on its image and installer, one notice
 /// each, in field order.
 pub fn notices(req: &ValidRequest) -> Vec<Notice> {
-    let mut set: Vec<(String, Field)> = Vec::new();
+    let field = FieldPath::field;
+    let mut set: Vec<(FieldPath, Field)> = Vec::new();
     if req.hostname.is_some() {
-        set.push(("hostname".into(), Field::Hostname));
+        set.push((field("hostname"), Field::Hostname));
     }
     if !req.ssh_authorized_keys.is_empty() {
-        set.push(("ssh_authorized_keys".into(), Field::SshAuthorizedKeys));
+        set.push((field("ssh_authorized_keys"), Field::SshAuthorizedKeys));
     }
     if !req.kernel_params.is_empty() {
-        set.push(("kernel_params".into(), Field::KernelParams));
+        set.push((field("kernel_params"), Field::KernelParams));
     }
     if !req.nameservers.is_empty() {
-        set.push(("nameservers".into(), Field::Nameservers));
+        set.push((field("nameservers"), Field::Nameservers));
     }
     if req.release.kexec_tarball_sha256.is_some() {
-        set.push(("release.kexec_tarball_sha256".into(), Field::ReleaseKexecTarballSha256));
+        set.push((field("release").key("kexec_tarball_sha256"), Field::ReleaseKexecTarballSha256));
     }
     for (i, iface) in req.interfaces.iter().enumerate() {
-        let at = |f: &str| format!("interfaces[{i}].{f}");
+        let at = |key| field("interfaces").index(i).key(key);
         match iface.matches {
             InterfaceMatch::Mac(_) => set.push((at("match_mac"), Field::InterfaceMatchMac)),
             InterfaceMatch::Name(_) => set.push((at("match_name"), Field::InterfaceMatchName)),
@@ -264,10 +266,10 @@ pub fn notices(req: &ValidRequest) -> Vec<Notice> {
         }
     }
     if req.kexec.delay_seconds != crate::request::KexecRequest::default().delay_seconds {
-        set.push(("kexec.delay_seconds".into(), Field::KexecDelaySeconds));
+        set.push((field("kexec").key("delay_seconds"), Field::KexecDelaySeconds));
     }
     if !req.kexec.extra_flags.is_empty() {
-        set.push(("kexec.extra_flags".into(), Field::KexecExtraFlags));
+        set.push((field("kexec").key("extra_flags"), Field::KexecExtraFlags));
     }
     let on = column(req.image, req.release.installer);
     let mut out: Vec<Notice> = Vec::new();
@@ -284,7 +286,10 @@ pub fn notices(req: &ValidRequest) -> Vec<Notice> {
     });
     for n in notices {
         // An interface's addresses, routes and dhcp share one reason: say it once, at the first of them.
-        let interface = |p: &str| p.split_once('.').map(|(head, _)| head.to_string());
+        let interface = |p: &FieldPath| {
+            let second_key = p.segments().iter().skip(1).position(|s| matches!(s, Segment::Key(_)))?;
+            Some(p.truncated(second_key + 1))
+        };
         let repeated = out.iter().any(|o| {
             o.message == n.message && interface(&o.path).is_some() && interface(&o.path) == interface(&n.path)
         });
@@ -361,7 +366,7 @@ mod tests {
     fn netboot_with_upstream_warns_about_keys_and_network() {
         let req = valid(include_str!("../../examples/netboot-static.toml"), None);
         let warned: Vec<String> =
-            notices(&req).into_iter().filter(|n| n.severity == Severity::Warning).map(|n| n.path).collect();
+            notices(&req).into_iter().filter(|n| n.severity == Severity::Warning).map(|n| n.path.to_string()).collect();
         assert_eq!(warned, ["ssh_authorized_keys", "nameservers", "interfaces[0].addresses"]);
         assert!(notices(&valid(include_str!("../../examples/netboot-static.toml"), Some("nixos-images"))).is_empty());
     }

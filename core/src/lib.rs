@@ -10,6 +10,7 @@ pub mod artifact;
 pub mod cpio;
 pub mod effects;
 pub mod escape;
+pub mod field;
 pub mod gzip;
 pub mod kernel_cmdline;
 pub mod kexec_tarball;
@@ -26,9 +27,10 @@ pub mod tarball;
 pub mod validate;
 
 pub use artifact::{Artifact, ArtifactFile};
+pub use field::{FieldError, FieldPath, ValidationErrors};
 pub use model::*;
-pub use request::{ParseError, Request, RequestFormat};
-pub use validate::{FieldError, ValidationErrors, KERNEL_CMDLINE_LIMIT};
+pub use request::{Request, RequestFormat};
+pub use validate::KERNEL_CMDLINE_LIMIT;
 
 /// A complete example request (the one `nixos-images-gen example` prints).
 pub const EXAMPLE_REQUEST: &str = include_str!("../../examples/static-hetzner.toml");

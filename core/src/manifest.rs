@@ -6,8 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Arch, Channel, ImageKind};
-use crate::validate::{parse_sha256, parse_tag};
+use crate::field::{FieldError, FieldPath, ValidationErrors};
+use crate::model::{asset_url, Arch, BaseUrl, Channel, ImageKind, ReleaseTag, Sha256};
 
 /// The schema string of version 1.
 pub const MANIFEST_SCHEMA: &str = "nixos-images/manifest/v1";
@@ -101,66 +101,74 @@ pub struct NetbootBoot {
 
 impl Manifest {
     /// Parses and checks a manifest; every problem is reported with its field path.
-    pub fn parse(json: &str) -> Result<Manifest, Vec<String>> {
+    pub fn parse(json: &str) -> Result<Manifest, ValidationErrors> {
         let de = &mut serde_json::Deserializer::from_str(json);
-        let m: Manifest =
-            serde_path_to_error::deserialize(de).map_err(|e| vec![format!("{}: {}", e.path(), e.inner())])?;
+        let m: Manifest = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().iter().fold(FieldPath::root(), |at, seg| match seg {
+                serde_path_to_error::Segment::Seq { index } => at.index(*index),
+                serde_path_to_error::Segment::Map { key } => at.key_owned(key.clone()),
+                _ => at,
+            });
+            // A syntax error is not in any field: it is named after the file's kind.
+            let path = if path.is_root() { FieldPath::field("manifest") } else { path };
+            ValidationErrors(vec![FieldError::new(path, e.inner().to_string())])
+        })?;
         m.check().map(|()| m)
     }
 
     /// The checks `parse` applies, for manifests built in memory.
-    pub fn check(&self) -> Result<(), Vec<String>> {
+    pub fn check(&self) -> Result<(), ValidationErrors> {
         let mut errs = Vec::new();
+        let mut add = |path: FieldPath, message: String| errs.push(FieldError::new(path, message));
+        let field = FieldPath::field;
         if self.schema != MANIFEST_SCHEMA {
-            errs.push(format!("schema: `{}` is not {MANIFEST_SCHEMA}", self.schema));
+            add(field("schema"), format!("`{}` is not {MANIFEST_SCHEMA}", self.schema));
         }
-        if let Err(e) = parse_tag(&self.tag) {
-            errs.push(format!("tag: {e}"));
+        if let Err(e) = self.tag.parse::<ReleaseTag>() {
+            add(field("tag"), e);
         }
         if let Err(e) = self.channel.parse::<Channel>() {
-            errs.push(format!("channel: {e}"));
+            add(field("channel"), e);
         }
         if !is_date(&self.date) {
-            errs.push(format!("date: `{}` is not YYYY-MM-DD", self.date));
+            add(field("date"), format!("`{}` is not YYYY-MM-DD", self.date));
         }
         if self.nixpkgs_revision.len() != 40 || !self.nixpkgs_revision.bytes().all(|b| b.is_ascii_hexdigit()) {
-            errs.push("nixpkgs_revision: a git revision is 40 hex digits".into());
+            add(field("nixpkgs_revision"), "a git revision is 40 hex digits".into());
         }
-        if let Err(e) = crate::validate::parse_base_url(&self.base_url) {
-            errs.push(format!("base_url: {e}"));
+        if let Err(e) = self.base_url.parse::<BaseUrl>() {
+            add(field("base_url"), e);
         }
         for (i, a) in self.assets.iter().enumerate() {
+            let at = |key| field("assets").index(i).key(key);
             match a.arch.parse::<Arch>() {
-                Ok(arch) if a.name != a.kind.file_name(arch) => errs.push(format!(
-                    "assets[{i}].name: a {:?} asset for {} is named {}",
-                    a.kind,
-                    a.arch,
-                    a.kind.file_name(arch)
-                )),
+                Ok(arch) if a.name != a.kind.file_name(arch) => {
+                    add(at("name"), format!("a {:?} asset for {} is named {}", a.kind, a.arch, a.kind.file_name(arch)))
+                }
                 Ok(_) => {}
-                Err(e) => errs.push(format!("assets[{i}].arch: {e}")),
+                Err(e) => add(at("arch"), e),
             }
-            if let Err(e) = parse_sha256(&a.sha256) {
-                errs.push(format!("assets[{i}].sha256: {e}"));
+            if let Err(e) = a.sha256.parse::<Sha256>() {
+                add(at("sha256"), e);
             }
             match (&a.netboot, a.kind) {
                 (Some(n), AssetKind::NetbootIpxe) => {
                     if !n.init.starts_with("/nix/store/") || n.init.contains(char::is_whitespace) {
-                        errs.push(format!("assets[{i}].netboot.init: `{}` is not a /nix/store path", n.init));
+                        add(at("netboot").key("init"), format!("`{}` is not a /nix/store path", n.init));
                     }
                 }
-                (Some(_), _) => errs.push(format!("assets[{i}].netboot: only netboot-ipxe assets carry it")),
-                (None, AssetKind::NetbootIpxe) => errs.push(format!("assets[{i}].netboot: missing")),
+                (Some(_), _) => add(at("netboot"), "only netboot-ipxe assets carry it".into()),
+                (None, AssetKind::NetbootIpxe) => add(at("netboot"), "missing".into()),
                 (None, _) => {}
             }
             if self.assets[..i].iter().any(|b| b.name == a.name) {
-                errs.push(format!("assets[{i}].name: {} is listed twice", a.name));
+                add(at("name"), format!("{} is listed twice", a.name));
             }
         }
         if errs.is_empty() {
             Ok(())
         } else {
-            Err(errs)
+            Err(ValidationErrors(errs))
         }
     }
 
@@ -174,9 +182,9 @@ impl Manifest {
         self.assets.iter().find(|a| a.kind == kind && a.arch == arch.as_str())
     }
 
-    /// The download URL of an asset.
-    pub fn url(&self, asset: &Asset) -> String {
-        format!("{}/{}/{}", self.base_url.trim_end_matches('/'), self.tag, asset.name)
+    /// The download URL of an asset of this release (listed or about to be).
+    pub fn url(&self, asset_name: &str) -> String {
+        asset_url(&self.base_url, &self.tag, asset_name)
     }
 
     /// Points a request at this release: its channel, base URL and tag, this project's installer (a release with a
@@ -256,7 +264,7 @@ mod tests {
         m.assets[4].netboot = None;
         let errs = Manifest::parse(&m.to_json()).unwrap_err();
         for field in ["schema:", "date:", "assets[0].name:", "assets[4].netboot:"] {
-            assert!(errs.iter().any(|e| e.starts_with(field)), "{field} in {errs:?}");
+            assert!(errs.0.iter().any(|e| e.to_string().starts_with(field)), "{field} in {errs:?}");
         }
     }
 
@@ -269,7 +277,7 @@ mod tests {
         m.apply_to(&mut req);
         let valid = req.validate().unwrap();
         assert_eq!(valid.release.installer, crate::Installer::NixosImages);
-        assert_eq!(valid.release.kexec_tarball_sha256.as_deref(), Some("cd".repeat(32).as_str()));
+        assert_eq!(valid.release.kexec_tarball_sha256.as_ref().map(Sha256::as_str), Some("cd".repeat(32).as_str()));
         assert_eq!(valid.release.asset_url("x"), "https://example.org/releases/nixos-unstable/x");
         let mut netboot = crate::Request { image: "netboot".into(), ..Default::default() };
         m.apply_to(&mut netboot);

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::field::{FieldError, FieldPath};
+
 /// An unvalidated request. Turn it into a [`crate::ValidRequest`] with [`Request::validate`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -154,15 +156,6 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-/// Why a request file could not be read as a [`Request`] at all (syntax, unknown key, wrong type).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}: {message}")]
-pub struct ParseError {
-    /// Field path (`interfaces[0].routes[1].gateway`), or `request` when the error is not inside a field.
-    pub path: String,
-    pub message: String,
-}
-
 /// The formats a request file can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestFormat {
@@ -172,7 +165,7 @@ pub enum RequestFormat {
 
 impl Request {
     /// Parses a request file. Unknown keys are rejected with the path of the key.
-    pub fn parse(text: &str, format: RequestFormat) -> Result<Request, ParseError> {
+    pub fn parse(text: &str, format: RequestFormat) -> Result<Request, FieldError> {
         match format {
             RequestFormat::Json => {
                 let de = &mut serde_json::Deserializer::from_str(text);
@@ -181,7 +174,7 @@ impl Request {
                     let inner = e.into_inner();
                     let line = inner.line();
                     let msg = strip_position(&inner.to_string());
-                    ParseError { path, message: format!("{msg} (line {line})") }
+                    FieldError::new(path, format!("{msg} (line {line})"))
                 })
             }
             RequestFormat::Toml => Request::parse_toml(text),
@@ -190,7 +183,7 @@ impl Request {
 
     /// Parses a TOML request file (what `parse` does for [`RequestFormat::Toml`]). Front ends that only read TOML
     /// call this directly, so the JSON reader is not linked into them (the web page's size).
-    pub fn parse_toml(text: &str) -> Result<Request, ParseError> {
+    pub fn parse_toml(text: &str) -> Result<Request, FieldError> {
         let de = toml::Deserializer::parse(text).map_err(|e| toml_error(text, &e))?;
         serde_path_to_error::deserialize(de).map_err(|e| {
             let path = field_path(e.path());
@@ -199,7 +192,7 @@ impl Request {
             if let Some(span) = inner.span() {
                 message.push_str(&format!(" (line {})", line_of(text, span.start)));
             }
-            ParseError { path, message }
+            FieldError::new(path, message)
         })
     }
 
@@ -219,12 +212,12 @@ impl Request {
     }
 }
 
-fn toml_error(text: &str, e: &toml::de::Error) -> ParseError {
+fn toml_error(text: &str, e: &toml::de::Error) -> FieldError {
     let mut message = e.message().trim().replace('\n', " ");
     if let Some(span) = e.span() {
         message.push_str(&format!(" (line {})", line_of(text, span.start)));
     }
-    ParseError { path: "request".into(), message }
+    FieldError::new(FieldPath::root(), message)
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -238,31 +231,13 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
-/// `interfaces[0].routes[1].gateway`, the same shape validation errors use.
-fn field_path(path: &serde_path_to_error::Path) -> String {
+/// The path serde reports, as the same typed path validation errors use (empty: the whole request).
+fn field_path(path: &serde_path_to_error::Path) -> FieldPath {
     use serde_path_to_error::Segment;
-    let mut out = String::new();
-    for seg in path.iter() {
-        match seg {
-            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
-            Segment::Map { key } => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(key);
-            }
-            Segment::Enum { variant } => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(variant);
-            }
-            Segment::Unknown => {}
-        }
-    }
-    if out.is_empty() {
-        "request".into()
-    } else {
-        out
-    }
+    path.iter().fold(FieldPath::root(), |at, seg| match seg {
+        Segment::Seq { index } => at.index(*index),
+        Segment::Map { key } => at.key_owned(key.clone()),
+        Segment::Enum { variant } => at.key_owned(variant.clone()),
+        Segment::Unknown => at,
+    })
 }

@@ -57,9 +57,16 @@ pub fn contains_private_key(text: &str) -> bool {
     PRIVATE_KEY_MARKERS.iter().any(|m| text.contains(m))
 }
 
-/// Parses one `authorized_keys` line. The error message never contains the input, because the input may be a
-/// secret pasted by mistake.
-pub fn parse_authorized_key(input: &str) -> Result<SshPublicKey, String> {
+/// One `authorized_keys` line. The error message never contains the input, because the input may be a secret
+/// pasted by mistake.
+impl std::str::FromStr for SshPublicKey {
+    type Err = String;
+    fn from_str(input: &str) -> Result<SshPublicKey, String> {
+        parse_authorized_key(input)
+    }
+}
+
+fn parse_authorized_key(input: &str) -> Result<SshPublicKey, String> {
     if PRIVATE_KEY_MARKERS.iter().any(|m| input.contains(m)) {
         return Err("this is a PRIVATE key, not a public key: never share it; paste the contents of the \
                     matching .pub file instead"

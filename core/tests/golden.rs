@@ -86,7 +86,7 @@ fn indent(text: &str) -> String {
 fn every_artifact_of_every_example() {
     for (name, req) in examples() {
         for kind in ArtifactKind::ALL {
-            if !kind.applies_to(req.image) {
+            if !kind.applies_to(req.image()) {
                 continue;
             }
             let artifact = kind.render(&req);

@@ -32,7 +32,7 @@ pub fn load_dirs(dirs: &[PathBuf]) -> Result<Vec<Release>> {
         let text = fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
         match Manifest::parse(&text) {
             Ok(manifest) => releases.push(Release { file, manifest }),
-            Err(errs) => problems.extend(errs.into_iter().map(|e| format!("{}: {e}", file.display()))),
+            Err(errs) => problems.extend(errs.0.iter().map(|e| format!("{}: {e}", file.display()))),
         }
     }
     for (i, a) in releases.iter().enumerate() {
@@ -180,7 +180,7 @@ fn channel_order(c: &str) -> (u8, i64, String) {
 /// manifest; unstable first, then newest stable), each with every arch and every image kind.
 pub fn view(releases: &[Release], expect_channels: &[String]) -> View {
     let mut channels: Vec<String> = expect_channels.to_vec();
-    for always in [Channel::Unstable, nixos_images_core::validate::CURRENT_STABLE] {
+    for always in [Channel::Unstable, Channel::CURRENT_STABLE] {
         if !channels.contains(&always.to_string()) {
             channels.push(always.to_string());
         }
@@ -205,7 +205,7 @@ pub fn view(releases: &[Release], expect_channels: &[String]) -> View {
                             kind: kind_id(kind).into(),
                             label: kind_label(kind).into(),
                             asset: m.and_then(|m| m.asset(kind, arch).map(|a| (m, a))).map(|(m, a)| {
-                                let url = m.url(a);
+                                let url = m.url(&a.name);
                                 AssetView {
                                     verify: verify_command(&url, &a.name, &a.sha256),
                                     chain: (kind == AssetKind::NetbootIpxe).then(|| format!("chain --autofree {url}")),
@@ -269,7 +269,7 @@ pub fn install_example(releases: &[Release]) -> Option<InstallExample> {
             date: m.date.clone(),
             command: format!(
                 "cd /root && {} && tar -C /root -xzf {name} && /root/kexec/run",
-                verify_command(&m.url(a), &a.name, &a.sha256)
+                verify_command(&m.url(&a.name), &a.name, &a.sha256)
             ),
             name: a.name.clone(),
             sha256: a.sha256.clone(),

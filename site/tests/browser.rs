@@ -155,7 +155,7 @@ async fn session(c: &Client, server: &nixos_images_site::serve::Server, shots: &
     let sha = row.find(Locator::Css("code.sha256")).await.unwrap().text().await.unwrap();
     assert_eq!(sha, asset.sha256, "the row's SHA-256 is the manifest's");
     let file = row.find(Locator::Css("a.file")).await.unwrap();
-    assert_eq!(file.attr("href").await.unwrap().as_deref(), Some(m.url(asset).as_str()));
+    assert_eq!(file.attr("href").await.unwrap().as_deref(), Some(m.url(&asset.name).as_str()));
     let command = row.find(Locator::Css("pre.cmd code")).await.unwrap().text().await.unwrap();
     assert!(command.ends_with(&format!("echo '{}  {}' | sha256sum -c -", asset.sha256, asset.name)), "{command}");
     // The copy button reacts (clipboard API on a secure origin, the selection fallback otherwise).

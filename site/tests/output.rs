@@ -197,7 +197,7 @@ fn the_kexec_page_has_the_releases_verified_install() {
         "cd /root &amp;&amp; curl -fL --proto '=https' -o {n} {u} &amp;&amp; echo '{s}  {n}' | sha256sum -c - \
          &amp;&amp; tar -C /root -xzf {n} &amp;&amp; /root/kexec/run",
         n = a.name,
-        u = m.url(a),
+        u = m.url(&a.name),
         s = a.sha256
     );
     assert!(text.contains(&want), "{want}");

@@ -96,9 +96,9 @@ struct Outputs {
 impl Outputs {
     fn render(req: &ValidRequest) -> Outputs {
         Outputs {
-            image: req.image,
-            install: ArtifactKind::KexecCommand.applies_to(req.image).then(|| kexec_command::render(req).text()),
-            ipxe: ArtifactKind::Ipxe.applies_to(req.image).then(|| ipxe::render(req).text()),
+            image: req.image(),
+            install: ArtifactKind::KexecCommand.applies_to(req.image()).then(|| kexec_command::render(req).text()),
+            ipxe: ArtifactKind::Ipxe.applies_to(req.image()).then(|| ipxe::render(req).text()),
             nix: nix::render(req).text(),
             networkd: networkd::render(req)
                 .files
@@ -217,7 +217,7 @@ impl Component for App {
             let draft = browser::load_draft().and_then(|t| Request::parse_toml(&t).ok());
             app.load(&draft.unwrap_or_default());
         }
-        if app.valid.as_ref().is_some_and(|v| v.image == ImageKind::Netboot) {
+        if app.valid.as_ref().is_some_and(|v| v.image() == ImageKind::Netboot) {
             app.tab = Tab::Ipxe;
         }
         app
@@ -625,7 +625,7 @@ impl App {
                         <li><a href={format!("#{}", input_for(&e.path))} onclick={
                             let id = input_for(&e.path);
                             Callback::from(move |ev: MouseEvent| { ev.prevent_default(); browser::focus(&id); })
-                        }><code>{ &e.path }</code></a>{ format!(": {}", e.message) }</li>
+                        }><code>{ e.path.to_string() }</code></a>{ format!(": {}", e.message) }</li>
                     }) }
                 </ul>
             </div>
@@ -635,7 +635,7 @@ impl App {
     fn view_outputs(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
         let valid = self.outputs.is_some();
-        let netboot = self.valid.as_ref().is_some_and(|v| v.image == ImageKind::Netboot);
+        let netboot = self.valid.as_ref().is_some_and(|v| v.image() == ImageKind::Netboot);
         html! {
             <section class="outputs" aria-label="Outputs">
                 <div class="tabs" role="tablist" aria-label="Outputs" onkeydown={link.callback(Msg::TabKey)}>

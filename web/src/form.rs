@@ -3,9 +3,10 @@
 //! to the form's inputs.
 
 use nixos_images_core::effects::Notice;
+use nixos_images_core::field::Segment;
 use nixos_images_core::request::{InterfaceRequest, KexecRequest, ReleaseRequest, RouteRequest};
 use nixos_images_core::validate::MAX_KEXEC_DELAY_SECONDS;
-use nixos_images_core::{FieldError, Installer, Request};
+use nixos_images_core::{FieldError, FieldPath, Installer, Request};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Form {
@@ -119,10 +120,10 @@ impl Form {
         let delay_seconds = match self.delay.trim() {
             "" => KexecRequest::default().delay_seconds,
             d => d.parse::<u32>().unwrap_or_else(|_| {
-                local.push(FieldError {
-                    path: "kexec.delay_seconds".into(),
-                    message: format!("must be a whole number of seconds (0 to {MAX_KEXEC_DELAY_SECONDS})"),
-                });
+                local.push(FieldError::new(
+                    FieldPath::field("kexec").key("delay_seconds"),
+                    format!("must be a whole number of seconds (0 to {MAX_KEXEC_DELAY_SECONDS})"),
+                ));
                 KexecRequest::default().delay_seconds
             }),
         };
@@ -189,8 +190,10 @@ pub fn messages_for_input(errors: &[FieldError], id: &str, list: Option<(ListKin
         .iter()
         .filter(|e| input_for(&e.path) == id)
         .map(|e| {
-            let index =
-                e.path.strip_suffix(']').and_then(|p| p.rsplit_once('[')).and_then(|(_, i)| i.parse::<usize>().ok());
+            let index = match e.path.segments().last() {
+                Some(Segment::Index(i)) => Some(*i),
+                _ => None,
+            };
             match (list, index.and_then(|i| entries.get(i))) {
                 (Some(_), Some(label)) => format!("{label}: {}", e.message),
                 _ => e.message.clone(),
@@ -224,21 +227,33 @@ pub fn field_id(path: &str) -> String {
 
 /// The id of the input that shows a path's error (an error on `interfaces[0]` itself is shown at its match,
 /// an entry's error at its list, a route's cross-field error at its gateway).
-pub fn input_for(path: &str) -> String {
-    let mut p = path.to_string();
-    // `ssh_authorized_keys[2]` -> `ssh_authorized_keys`; keep `interfaces[0]` and `routes[1]` (rows, not lists).
-    for list in ["ssh_authorized_keys", "kernel_params", "nameservers", "addresses", "extra_flags"] {
-        if let Some(i) = p.find(&format!("{list}[")) {
-            p.truncate(i + list.len());
+pub fn input_for(path: &FieldPath) -> String {
+    // The list fields are one input each (a text area or a line of words); interfaces and routes are rows.
+    const LISTS: [&str; 5] = ["ssh_authorized_keys", "kernel_params", "nameservers", "addresses", "extra_flags"];
+    if path.is_root() {
+        return field_id(&path.to_string());
+    }
+    let mut words: Vec<String> = Vec::new();
+    let mut segments = path.segments().iter().peekable();
+    while let Some(segment) = segments.next() {
+        match segment {
+            Segment::Key(k) if k == "match_mac" || k == "match_name" => words.push("match".into()),
+            Segment::Key(k) => {
+                words.push(k.to_string());
+                if LISTS.contains(&k.as_ref()) {
+                    break;
+                }
+            }
+            Segment::Index(i) => {
+                words.push(i.to_string());
+                let is_interface_row = words.len() == 2 && words[0] == "interfaces";
+                if is_interface_row && segments.peek().is_none() {
+                    words.push("match".into());
+                }
+            }
         }
     }
-    if p.starts_with("interfaces[") && p.ends_with(']') && !p.contains("routes") {
-        p.push_str(".match");
-    }
-    if p.contains(".match_mac") || p.contains(".match_name") {
-        p = p.replace(".match_mac", ".match").replace(".match_name", ".match");
-    }
-    field_id(&p)
+    format!("f-{}", words.join("-"))
 }
 
 #[cfg(test)]
@@ -287,11 +302,15 @@ mod tests {
         let params = messages_for_input(&errors, "f-kernel_params", Some((ListKind::Words, &form.kernel_params)));
         assert!(params[0].starts_with("`bad\"x`: "), "{params:?}");
         assert_eq!(messages_for_input(&errors, "f-kexec-delay_seconds", None).len(), 1);
-        assert_eq!(input_for("ssh_authorized_keys[0]"), "f-ssh_authorized_keys");
-        assert_eq!(input_for("interfaces[1]"), "f-interfaces-1-match");
-        assert_eq!(input_for("interfaces[1].match_mac"), "f-interfaces-1-match");
-        assert_eq!(input_for("interfaces[0].addresses[3]"), "f-interfaces-0-addresses");
-        assert_eq!(input_for("interfaces[0].routes[1].gateway"), "f-interfaces-0-routes-1-gateway");
+        let interface = |i| FieldPath::field("interfaces").index(i);
+        assert_eq!(input_for(&FieldPath::field("ssh_authorized_keys").index(0)), "f-ssh_authorized_keys");
+        assert_eq!(input_for(&interface(1)), "f-interfaces-1-match");
+        assert_eq!(input_for(&interface(1).key("match_mac")), "f-interfaces-1-match");
+        assert_eq!(input_for(&interface(0).key("addresses").index(3)), "f-interfaces-0-addresses");
+        let gateway = interface(0).key("routes").index(1).key("gateway");
+        assert_eq!(input_for(&gateway), "f-interfaces-0-routes-1-gateway");
+        assert_eq!(input_for(&gateway), field_id(&gateway.to_string()));
+        assert_eq!(input_for(&FieldPath::root()), "f-request");
     }
 
     #[test]

@@ -22,7 +22,7 @@ mod support {
 
 use fantoccini::{Client, Locator};
 use nixos_images_core::render::{bundle, cmdline, ipxe, kexec_command, networkd, nix, overlay};
-use nixos_images_core::{Request, RequestFormat, ValidRequest};
+use nixos_images_core::{FieldPath, Request, RequestFormat, ValidRequest};
 use serde_json::{json, Value};
 use support::chromium::Driver;
 
@@ -272,7 +272,7 @@ async fn assert_outputs(c: &Client, req: &Request) {
         "return document.getElementById('error-summary') === null && !!document.querySelector('pre.out');",
     )
     .await;
-    if valid.image.is_kexec() {
+    if valid.image().is_kexec() {
         let core = kexec_command::render(&valid).text();
         let cli = cli_bytes(req, &["render", "kexec-command"], core.as_bytes());
         assert_eq!(text_of(c, "out-install").await, core);
@@ -417,7 +417,8 @@ async fn light_session(c: &Client, server: &Server, downloads: &Path) -> String 
     let mut bad = req.clone();
     bad.interfaces[0].routes[0].on_link = false;
     let core_error = bad.validate().unwrap_err();
-    let message = &core_error.for_field("interfaces[0].routes[0].gateway").next().unwrap().message;
+    let gateway = FieldPath::field("interfaces").index(0).key("routes").index(0).key("gateway");
+    let message = &core_error.for_field(&gateway).next().unwrap().message;
     let shown = text_of(c, described.split(' ').next().unwrap()).await;
     assert_eq!(&shown, message, "the field shows core's message");
     assert!(text_of(c, "error-summary").await.contains("interfaces[0].routes[0].gateway"));

@@ -13,7 +13,6 @@ use std::process::{Command, Stdio};
 use anyhow::{anyhow, bail, Context, Result};
 use nixos_images_core::escape::NixString;
 use nixos_images_core::render::nix as nix_module;
-use nixos_images_core::validate::CURRENT_STABLE;
 use nixos_images_core::{Arch, Channel, ImageKind, ValidRequest};
 
 use crate::errors::UsageError;
@@ -54,11 +53,12 @@ pub struct BuildArgs {
 pub fn image_attr(image: ImageKind, channel: Channel) -> Result<String, String> {
     let ch = match channel {
         Channel::Unstable => "nixos-unstable".to_string(),
-        c if c == CURRENT_STABLE => "nixos-stable".to_string(),
+        c if c == Channel::CURRENT_STABLE => "nixos-stable".to_string(),
         c => {
             return Err(format!(
-                "channel: the flake builds nixos-unstable and {CURRENT_STABLE} (its stable input), not {c}; use \
-                 --flake with a fork whose nixos-stable input is {c} and --image-attr NAME"
+                "channel: the flake builds nixos-unstable and {} (its stable input), not {c}; use \
+                 --flake with a fork whose nixos-stable input is {c} and --image-attr NAME",
+                Channel::CURRENT_STABLE
             ))
         }
     };
@@ -160,10 +160,10 @@ pub fn host_system() -> Option<String> {
 pub fn run(args: &BuildArgs) -> Result<()> {
     // The image is this project's, whatever the request's release names.
     let req = args.request.to_valid_request_for(nixos_images_core::Installer::NixosImages)?;
-    let system = req.arch.as_str();
+    let system = req.arch().as_str();
     let attr = match &args.image_attr {
         Some(a) => a.clone(),
-        None => image_attr(req.image, req.channel).map_err(|e| UsageError(vec![e]))?,
+        None => image_attr(req.image(), req.channel()).map_err(|e| UsageError(vec![e]))?,
     };
     let flake = flake_ref(&args.flake).map_err(|e| UsageError(vec![format!("{e:#}")]))?;
     // nix replaces an old result link itself; a copy never lands in (or over) something that is already there.
@@ -296,7 +296,7 @@ mod tests {
 
     #[test]
     fn image_attrs() {
-        let stable = CURRENT_STABLE;
+        let stable = Channel::CURRENT_STABLE;
         assert_eq!(image_attr(ImageKind::Kexec, Channel::Unstable).unwrap(), "kexec-installer-nixos-unstable");
         assert_eq!(
             image_attr(ImageKind::KexecNoninteractive, stable).unwrap(),

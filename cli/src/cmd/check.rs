@@ -9,9 +9,9 @@ pub fn run(args: &CheckArgs) -> Result<()> {
     let line = cmdline::line(&req);
     let text = format!(
         "ok: {} {} {} ({}); kernel parameters added: {} bytes\n",
-        req.image.as_str(),
-        req.arch.as_str(),
-        req.channel,
+        req.image().as_str(),
+        req.arch().as_str(),
+        req.channel(),
         kexec_run::summary(&req),
         line.len()
     );

@@ -45,10 +45,10 @@ fn open_input(path: &Path) -> Result<File> {
 
 fn kexec_tarball(args: &CustomizeKexecArgs) -> Result<()> {
     let req = args.request.to_valid_request()?;
-    if !ArtifactKind::KexecRun.applies_to(req.image) {
+    if !ArtifactKind::KexecRun.applies_to(req.image()) {
         return Err(UsageError(vec![format!(
             "image: a kexec tarball is for image = kexec or kexec-noninteractive; this request has image = {}",
-            req.image.as_str()
+            req.image().as_str()
         )])
         .into());
     }

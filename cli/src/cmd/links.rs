@@ -7,7 +7,11 @@ use crate::output;
 
 /// Release asset names for the request's arch (the seed's file names).
 fn assets(req: &ValidRequest) -> Vec<(String, String)> {
-    AssetKind::ALL.into_iter().map(|kind| kind.file_name(req.arch)).map(|n| (req.release.asset_url(&n), n)).collect()
+    AssetKind::ALL
+        .into_iter()
+        .map(|kind| kind.file_name(req.arch()))
+        .map(|n| (req.release().asset_url(&n), n))
+        .collect()
 }
 
 pub fn run(args: &LinksArgs) -> Result<()> {
@@ -15,10 +19,10 @@ pub fn run(args: &LinksArgs) -> Result<()> {
     let assets = assets(&req);
     let text = if args.json {
         let value = serde_json::json!({
-            "channel": req.channel.to_string(),
-            "arch": req.arch.as_str(),
-            "tag": req.release.tag,
-            "base_url": req.release.base_url,
+            "channel": req.channel().to_string(),
+            "arch": req.arch().as_str(),
+            "tag": req.release().tag.as_str(),
+            "base_url": req.release().base_url.as_str(),
             "assets": assets.iter().map(|(url, name)| serde_json::json!({ "name": name, "url": url })).collect::<Vec<_>>(),
         });
         serde_json::to_string_pretty(&value)? + "\n"

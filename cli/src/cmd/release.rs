@@ -19,9 +19,10 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
+use nixos_images_core::field::Segment;
 use nixos_images_core::manifest::{Asset, AssetKind, Manifest, NetbootBoot, MANIFEST_SCHEMA};
 use nixos_images_core::release::{self, ReleaseBoot};
-use nixos_images_core::{Arch, DEFAULT_RELEASE_BASE_URL};
+use nixos_images_core::{Arch, FieldError, DEFAULT_RELEASE_BASE_URL};
 use sha2::{Digest, Sha256};
 
 use crate::errors::UsageError;
@@ -91,7 +92,7 @@ pub fn run(args: &ReleaseArgs) -> Result<()> {
         assets: Vec::new(),
     };
     // The flags' values, checked before anything is read or written.
-    manifest.check().map_err(|errs| UsageError(errs.into_iter().map(flag_names).collect()))?;
+    manifest.check().map_err(|errs| UsageError(errs.0.iter().map(flag_names).collect()))?;
     let key = signing_key(args)?;
 
     let mut planned = Vec::new();
@@ -129,7 +130,12 @@ pub fn run(args: &ReleaseArgs) -> Result<()> {
             netboot: p.netboot,
         });
     }
-    manifest.check().map_err(|errs| anyhow!("the manifest does not check: {}", errs.join("; ")))?;
+    manifest.check().map_err(|errs| {
+        anyhow!(
+            "the manifest does not check: {}",
+            errs.0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+        )
+    })?;
 
     let json = manifest.to_json();
     crate::output::write_atomic(&args.output.join("manifest.json"), json.as_bytes(), 0o644)?;
@@ -161,19 +167,22 @@ pub fn run(args: &ReleaseArgs) -> Result<()> {
 }
 
 /// `tag: ...` from the manifest's check, spelled as the flag that set it.
-fn flag_names(e: String) -> String {
-    for (field, flag) in [
-        ("tag:", "--tag:"),
-        ("channel:", "--channel:"),
-        ("date:", "--date:"),
-        ("nixpkgs_revision:", "--nixpkgs-revision:"),
-        ("base_url:", "--base-url:"),
-    ] {
-        if let Some(rest) = e.strip_prefix(field) {
-            return format!("{flag}{rest}");
-        }
+fn flag_names(e: &FieldError) -> String {
+    let flag = match e.path.segments() {
+        [Segment::Key(field)] => match field.as_ref() {
+            "tag" => Some("--tag"),
+            "channel" => Some("--channel"),
+            "date" => Some("--date"),
+            "nixpkgs_revision" => Some("--nixpkgs-revision"),
+            "base_url" => Some("--base-url"),
+            _ => None,
+        },
+        _ => None,
+    };
+    match flag {
+        Some(flag) => format!("{flag}: {}", e.message),
+        None => e.to_string(),
     }
-    e
 }
 
 /// The assets one build output gives.

@@ -12,12 +12,12 @@ use crate::output;
 pub fn run(args: &RenderArgs) -> Result<()> {
     let req = args.request.to_valid_request()?;
     let kind = args.kind;
-    if !kind.applies_to(req.image) {
+    if !kind.applies_to(req.image()) {
         let wanted = if kind == ArtifactKind::Ipxe { "netboot" } else { "kexec or kexec-noninteractive" };
         return Err(UsageError(vec![format!(
             "image: the {} artifact is for image = {wanted}; this request has image = {}",
             kind.as_str(),
-            req.image.as_str()
+            req.image().as_str()
         )])
         .into());
     }
@@ -78,11 +78,11 @@ fn image_artifact(args: &RenderArgs, req: &ValidRequest, boot: &ReleaseBoot) -> 
             Ok(Artifact::single("kexec/run", 0o755, kexec_run::script_with_release(req, Some(boot))))
         }
         ArtifactKind::Ipxe => {
-            let empty = req.ssh_authorized_keys.is_empty()
-                && req.interfaces.is_empty()
-                && req.hostname.is_none()
-                && req.nameservers.is_empty()
-                && req.kernel_params.is_empty();
+            let empty = req.ssh_authorized_keys().is_empty()
+                && req.interfaces().is_empty()
+                && req.hostname().is_none()
+                && req.nameservers().is_empty()
+                && req.kernel_params().is_empty();
             if !empty {
                 return Err(UsageError(vec![
                     "--release-init: the image's own netboot.ipxe carries no request settings (keys, interfaces, \
@@ -92,8 +92,8 @@ fn image_artifact(args: &RenderArgs, req: &ValidRequest, boot: &ReleaseBoot) -> 
                 ])
                 .into());
             }
-            let kernel = release::kernel_file(req.arch);
-            let text = release::netboot_ipxe(req.arch, boot, kernel, release::INITRD_FILE);
+            let kernel = release::kernel_file(req.arch());
+            let text = release::netboot_ipxe(req.arch(), boot, kernel, release::INITRD_FILE);
             Ok(Artifact::single(release::NETBOOT_IPXE_FILE, 0o644, text))
         }
         other => Err(UsageError(vec![format!(

@@ -213,7 +213,7 @@ pub fn run(name: &'static str, mode: KexecMode) {
         KexecMode::InstallCommand | KexecMode::PreflightRefusal | KexecMode::Upstream => {
             req.release.kexec_tarball_sha256 = Some(sha256(&release.tar_gz));
             let valid = validate(&req);
-            let dir = www.join("release").join(&valid.release.tag);
+            let dir = www.join("release").join(valid.release().tag.as_str());
             fs::create_dir_all(&dir).unwrap();
             fs::write(dir.join(&tarball_name), &release.tar_gz).unwrap();
             let request_file = sc.dir.join("request.toml");
@@ -273,7 +273,7 @@ pub fn run(name: &'static str, mode: KexecMode) {
              kv initrd-size \"$(stat -c %s /root/kexec/initrd)\"\n\
              kv kexec-dir \"$(ls -A /root/kexec | tr '\\n' ' ')\"\n\
              sleep {}\nkv kexec-loaded-later \"$(cat /sys/kernel/kexec_loaded)\"\nfinish\n",
-            valid.kexec.delay_seconds + 3
+            valid.kexec().delay_seconds + 3
         ),
     };
     let init = STAGE1_INIT
@@ -338,7 +338,7 @@ pub fn run(name: &'static str, mode: KexecMode) {
     assert!(s1.fails.is_empty(), "{what}\nstage 1 failed: {:?}", s1.fails);
     let downloaded = match mode {
         KexecMode::Customized => format!("/custom/{tarball_name}"),
-        _ => format!("/release/{}/{tarball_name}", valid.release.tag),
+        _ => format!("/release/{}/{tarball_name}", valid.release().tag),
     };
     let mut want_fetched = vec![downloaded];
     if mode == KexecMode::Upstream {
@@ -353,7 +353,7 @@ pub fn run(name: &'static str, mode: KexecMode) {
     }
     assert_eq!(s1.kv("steps-exit"), "0", "{what}\nthe steps failed:\n{steps}");
     assert!(
-        steps.contains(&format!("machine will boot into nixos in {}s...", valid.kexec.delay_seconds)),
+        steps.contains(&format!("machine will boot into nixos in {}s...", valid.kexec().delay_seconds)),
         "{what}\nthe run script did not announce the kexec:\n{steps}"
     );
     let s2 = report.stages.iter().find(|s| s.name == "2").unwrap_or_else(|| panic!("no kexec into stage 2: {what}"));
@@ -483,11 +483,11 @@ fn check_stage2(s2: &Stage, req: &ValidRequest, what: &str) {
     assert_eq!(*mode, 0o600, "{what}\nmode of root's authorized_keys");
     let lines: Vec<String> = String::from_utf8_lossy(keys).lines().map(String::from).collect();
     let mut want: BTreeSet<String> = stage1_keys().into_iter().collect();
-    want.extend(req.ssh_authorized_keys.iter().map(|k| k.as_str().to_string()));
+    want.extend(req.ssh_authorized_keys().iter().map(|k| k.as_str().to_string()));
     let got: BTreeSet<String> = lines.iter().cloned().collect();
     assert_eq!(got, want, "{what}\nstage 2's authorized keys");
     assert_eq!(lines.len(), got.len(), "{what}\na key is there twice: {lines:#?}");
-    let hostname = req.hostname.as_ref().map(|h| format!("{}\n", h.as_str()));
+    let hostname = req.hostname().as_ref().map(|h| format!("{}\n", h.as_str()));
     let got = root.get("etc/hostname").map(|(_, c)| String::from_utf8_lossy(c).into_owned());
     assert_eq!(got, hostname, "{what}\nstage 2's host name");
 
@@ -505,7 +505,7 @@ fn check_stage2(s2: &Stage, req: &ValidRequest, what: &str) {
     let net = units::parse(restored[0]);
     assert_eq!(net.mac.as_deref(), Some(MAC), "{what}\nthe restored unit's match:\n{}", restored[0]);
     // The dumps hold stage 1's network, unless the request configures that MAC: then its interface replaced it.
-    let (want_addrs, want_routes): (BTreeSet<Net>, BTreeSet<Route>) = match req.interfaces.first() {
+    let (want_addrs, want_routes): (BTreeSet<Net>, BTreeSet<Route>) = match req.interfaces().first() {
         Some(iface) => (
             iface.addresses.iter().map(|a| Net::parse(&a.to_string())).collect(),
             iface
@@ -532,7 +532,7 @@ fn check_stage2(s2: &Stage, req: &ValidRequest, what: &str) {
         assert_eq!(got.as_bytes(), unit.contents, "{what}\n{}", unit.path);
     }
     let request_units = units.keys().filter(|n| n.starts_with("00-00-nixos-images-")).count();
-    assert_eq!(request_units, req.interfaces.len(), "{what}\nthe request's units: {units:#?}");
+    assert_eq!(request_units, req.interfaces().len(), "{what}\nthe request's units: {units:#?}");
 }
 
 /// Upstream's installer in stage 2: the request's host name from the command line, its address on the NIC (and
@@ -543,7 +543,7 @@ fn check_upstream_stage2(s2: &Stage, req: &ValidRequest, what: &str) {
     want.extend(cmdline::line(req).split_whitespace().map(String::from));
     let got: Vec<String> = s2.kv("cmdline").split_whitespace().map(String::from).collect();
     assert_eq!(got, want, "{what}\nstage 2's kernel command line");
-    let hostname = req.hostname.as_ref().expect("the request has a host name").as_str();
+    let hostname = req.hostname().as_ref().expect("the request has a host name").as_str();
     assert_eq!(s2.kv("hostname"), hostname, "{what}\nstage 2's host name");
     for step in ["copy-state", "restore-network", "apply-network", "fetch"] {
         assert_eq!(s2.kv(&format!("{step}-exit")), "0", "{what}\n{step}:\n{}", s2.output(step));
@@ -566,7 +566,7 @@ fn check_upstream_stage2(s2: &Stage, req: &ValidRequest, what: &str) {
     let (_, keys) = root.get("root/.ssh/authorized_keys").unwrap_or_else(|| panic!("{what}\nno authorized_keys"));
     let got: BTreeSet<String> = String::from_utf8_lossy(keys).lines().map(String::from).collect();
     let mut want: BTreeSet<String> = stage1_keys().into_iter().collect();
-    want.extend(req.ssh_authorized_keys.iter().map(|k| k.as_str().to_string()));
+    want.extend(req.ssh_authorized_keys().iter().map(|k| k.as_str().to_string()));
     assert_eq!(got, want, "{what}\nstage 2's authorized keys");
 }
 

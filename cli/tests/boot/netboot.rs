@@ -54,7 +54,7 @@ pub fn run(name: &'static str, mode: NetbootMode) {
     }
     let valid = validate(&req);
     let www = sc.dir.join("www");
-    let release_dir = www.join("release").join(&valid.release.tag);
+    let release_dir = www.join("release").join(valid.release().tag.as_str());
     fs::create_dir_all(&release_dir).unwrap();
     let request_file = sc.dir.join("request.toml");
     fs::write(&request_file, req.to_toml()).unwrap();
@@ -64,7 +64,7 @@ pub fn run(name: &'static str, mode: NetbootMode) {
 
     // The release, in the official shape: its script loads kernel and initrd and appends ${cmdline}. The
     // `nixos_images_test.ipxe` parameter records what iPXE knew when it booted (a probe of this test).
-    let release_url = format!("http://{server}/release/{}", valid.release.tag);
+    let release_url = format!("http://{server}/release/{}", valid.release().tag);
     let probe = "${platform},${netX/mac},${netX/ip},${netX/netmask},${netX/gateway},${netX/dns},\
                  ${netX.dhcp/dhcp-server}";
     let release_script = format!(
@@ -125,7 +125,7 @@ pub fn run(name: &'static str, mode: NetbootMode) {
     let report = Report::parse(&run.serial);
     let what = format!("{name}\n{}", run.tail());
     // Our script, the overlay next to it, then the release's script, kernel and initrd.
-    let release_path = format!("/release/{}", valid.release.tag);
+    let release_path = format!("/release/{}", valid.release().tag);
     let want: Vec<String> = [
         "/netboot.ipxe".to_string(),
         format!("/{}", overlay::OVERLAY_FILE_NAME),
@@ -190,7 +190,7 @@ pub fn run(name: &'static str, mode: NetbootMode) {
     // The agent installed them into the test root.
     assert_eq!(st.kv("apply-overlay-exit"), "0", "{what}\napply-overlay: {}", st.output("apply-overlay"));
     let root = st.files_under("/testroot");
-    let keys: String = valid.ssh_authorized_keys.iter().map(|k| format!("{k}\n")).collect();
+    let keys: String = valid.ssh_authorized_keys().iter().map(|k| format!("{k}\n")).collect();
     let unit = &networkd::render(&valid).files[0];
     let want = [
         ("root/.ssh/authorized_keys", 0o600, keys),

@@ -87,7 +87,7 @@ pub fn merge_authorized_keys(existing: &str, new: &str) -> String {
 /// `etc/hostname` from `nixos-images/hostname`: one RFC 1123 label.
 pub fn hostname_contents(text: &str) -> Result<String, String> {
     let name = text.lines().next().unwrap_or("").trim();
-    crate::validate::parse_hostname(name).map(|h| format!("{}\n", h.as_str())).map_err(|e| format!("host name {e}"))
+    name.parse::<crate::model::Hostname>().map(|h| format!("{}\n", h.as_str())).map_err(|e| format!("host name {e}"))
 }
 
 /// `etc/machine-id`: 32 lower-case hex digits and a newline.

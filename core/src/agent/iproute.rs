@@ -13,7 +13,6 @@ use ipnet::IpNet;
 use serde_json::Value;
 
 use crate::model::{IfName, Mac};
-use crate::validate::{parse_ifname, parse_mac};
 
 /// Which address family a route dump holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,12 +199,12 @@ pub fn read(addrs: &Value, routes_v4: Option<&Value>, routes_v6: Option<&Value>)
 
 fn read_link(position: usize, v: &Value, warnings: &mut Vec<String>) -> Option<Link> {
     let obj = v.as_object()?;
-    let name = str_field(v, "ifname").and_then(|n| parse_ifname(n).ok());
+    let name = str_field(v, "ifname").and_then(|n| n.parse::<IfName>().ok());
     let mut link = Link {
         position,
         name,
-        mac: str_field(v, "address").and_then(|m| parse_mac(m).ok()),
-        perm_mac: str_field(v, "permaddr").and_then(|m| parse_mac(m).ok()),
+        mac: str_field(v, "address").and_then(|m| m.parse::<Mac>().ok()),
+        perm_mac: str_field(v, "permaddr").and_then(|m| m.parse::<Mac>().ok()),
         link_type: str_field(v, "link_type").map(printable),
         loopback: false,
         master: str_field(v, "master").map(printable),
@@ -471,9 +470,9 @@ pub fn sysfs_link(position: usize, s: SysfsLink) -> Link {
     };
     Link {
         position,
-        name: parse_ifname(&s.name).ok(),
-        mac: s.address.as_deref().and_then(|m| parse_mac(m).ok()),
-        perm_mac: s.perm_address.as_deref().and_then(|m| parse_mac(m).ok()),
+        name: s.name.parse::<IfName>().ok(),
+        mac: s.address.as_deref().and_then(|m| m.parse::<Mac>().ok()),
+        perm_mac: s.perm_address.as_deref().and_then(|m| m.parse::<Mac>().ok()),
         loopback: s.arphrd_type == Some(772),
         link_type,
         master: s.master.as_deref().map(printable),

@@ -398,7 +398,7 @@ pub fn check_unit_syntax(unit: &str) -> Result<(), String> {
             return Err(format!("line {n}: unknown key {key} in [{section}]"));
         }
         let ok = match key {
-            "MACAddress" => crate::validate::parse_mac(value).is_ok(),
+            "MACAddress" => value.parse::<crate::model::Mac>().is_ok(),
             "DHCP" | "IPv6AcceptRA" | "GatewayOnLink" | "AddPrefixRoute" => matches!(value, "yes" | "no"),
             "Address" | "Peer" | "Destination" => value.parse::<ipnet::IpNet>().is_ok(),
             "Gateway" | "PreferredSource" => value.parse::<IpAddr>().is_ok(),

@@ -40,7 +40,7 @@ pub fn render(req: &ValidRequest) -> Artifact {
         https: url.starts_with("https://"),
         url: ShellWord(&url).to_string(),
         tarball: tarball_name(req),
-        sha256: req.release.kexec_tarball_sha256.clone(),
+        sha256: req.release.kexec_tarball_sha256.as_ref().map(ToString::to_string),
         repinned: match req.release.installer {
             Installer::Upstream => "nix-community re-uploads its assets weekly under the same tag",
             Installer::NixosImages => "a new build was published under the same tag",
