@@ -6,16 +6,12 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use nixos_images_core::render::{bundle, overlay};
-use nixos_images_core::{Request, RequestFormat, ValidRequest};
+use nixos_images_core::ValidRequest;
+use test_support::examples;
+use test_support::prerequisites::Prerequisites;
 
 fn example(name: &str) -> ValidRequest {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../examples/{name}.toml"));
-    Request::parse(&std::fs::read_to_string(path).unwrap(), RequestFormat::Toml).unwrap().validate().unwrap()
-}
-
-fn require(tool: &str) {
-    let found = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().unwrap().status.success();
-    assert!(found, "`{tool}` is not installed; run .ci/install-deps");
+    examples::valid(&format!("{name}.toml"))
 }
 
 fn run_with_stdin(dir: &Path, cmd: &str, stdin: &[u8]) {
@@ -38,8 +34,9 @@ fn mode(path: &Path) -> u32 {
 
 #[test]
 fn overlay_unpacks_with_gnu_and_busybox_cpio() {
-    require("cpio");
-    require("busybox");
+    if !Prerequisites::new().tool("cpio").tool("busybox").met() {
+        return;
+    }
     let req = example("static-hetzner");
     let gz = &overlay::render(&req).files[0].contents;
     for tool in ["cpio", "busybox cpio"] {
@@ -61,8 +58,9 @@ fn overlay_unpacks_with_gnu_and_busybox_cpio() {
 
 #[test]
 fn bundle_unpacks_with_gnu_and_busybox_tar() {
-    require("tar");
-    require("busybox");
+    if !Prerequisites::new().tool("tar").tool("busybox").met() {
+        return;
+    }
     for name in ["static-hetzner", "netboot-static"] {
         let req = example(name);
         let tgz = &bundle::render(&req).files[0].contents;

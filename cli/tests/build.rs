@@ -6,8 +6,6 @@
 //! a temporary directory (passed after `--`, as a user would pass nix flags), and nix's state, cache and home are in
 //! that directory too. A missing `nix` fails the tests, except the one that removes it from PATH on purpose.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -50,7 +48,7 @@ impl Env {
             .args(["--flake", fixture().to_str().unwrap()])
             .args(["--", "--store", &self.store_arg()])
             .current_dir(d);
-        common::private_nix(&mut cmd, d).env("NIX_CONFIG", NIX_CONFIG);
+        test_support::nix::private_nix(&mut cmd, d).env("NIX_CONFIG", NIX_CONFIG);
         if let Some(p) = path {
             cmd.env("PATH", p);
         }

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use test_support::prerequisites::Prerequisites;
 
 use nixos_images_core::kexec_tarball::TarWalker;
 use nixos_images_core::render::{kexec_run, overlay};
@@ -43,11 +44,6 @@ fn release_run(extra_lines: usize) -> Vec<u8> {
 
 fn request() -> ValidRequest {
     Request::parse(REQUEST, RequestFormat::Toml).unwrap().validate().unwrap()
-}
-
-fn require(tool: &str) {
-    let found = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().unwrap().status.success();
-    assert!(found, "`{tool}` is not installed; run .ci/install-deps");
 }
 
 fn random(seed: u64, len: usize) -> Vec<u8> {
@@ -254,27 +250,32 @@ fn check_kexec_tarball(release: &Release, gz: Gz, agent: Option<&[u8]>) {
     assert_eq!(tail, expected);
 }
 
-fn tools() {
-    for tool in ["tar", "gzip", "busybox"] {
-        require(tool);
-    }
+/// What the tarball tests need (checked at the start of each).
+fn tools() -> bool {
+    Prerequisites::new().tool("tar").tool("gzip").tool("busybox").met()
 }
 
 #[test]
 fn kexec_tarball_as_the_release_makes_it() {
-    tools();
+    if !tools() {
+        return;
+    }
     check_kexec_tarball(&Release::new(1, 6 << 20, 600 << 10, 40), Gz::TarZ, None);
 }
 
 #[test]
 fn kexec_tarball_with_agent() {
-    tools();
+    if !tools() {
+        return;
+    }
     check_kexec_tarball(&Release::new(2, 3 << 20, 300 << 10, 10), Gz::TarZ, Some(&binary_like(9, 900 << 10)));
 }
 
 #[test]
 fn kexec_tarball_at_gzip_levels_1_and_9() {
-    tools();
+    if !tools() {
+        return;
+    }
     for level in [1, 9] {
         check_kexec_tarball(&Release::new(3, 2 << 20, 200 << 10, 5), Gz::Level(level), None);
     }
@@ -282,7 +283,9 @@ fn kexec_tarball_at_gzip_levels_1_and_9() {
 
 #[test]
 fn kexec_tarball_in_two_gzip_members() {
-    tools();
+    if !tools() {
+        return;
+    }
     let release = Release::new(4, 1 << 20, 100 << 10, 5);
     let tar = release.tar(tempfile::tempdir().unwrap().path());
     let mut walker = TarWalker::new(&[], 0);
@@ -296,7 +299,9 @@ fn kexec_tarball_in_two_gzip_members() {
 
 #[test]
 fn a_customized_tarball_can_be_customized_again() {
-    tools();
+    if !tools() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let release = Release::new(5, 1 << 20, 100 << 10, 3);
     let input = release_tarball(&release, Gz::TarZ, dir.path());
@@ -325,7 +330,9 @@ proptest! {
         level in 1u32..10,
         split in proptest::option::of(0usize..1_000_000),
     ) {
-        tools();
+        if !tools() {
+            return Ok(());
+        }
         let release = Release::new(seed, initrd, tools_len, run_lines);
         let gz = match split {
             Some(at) => Gz::Split(at),
@@ -338,7 +345,9 @@ proptest! {
 /// Each bad input exits 2, names the input, and leaves no file (not even a temporary one).
 #[test]
 fn bad_tarballs_are_refused() {
-    tools();
+    if !tools() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let release = Release::new(6, 300_000, 50_000, 3);
     let good = std::fs::read(release_tarball(&release, Gz::TarZ, dir.path())).unwrap();
@@ -405,8 +414,9 @@ fn bad_tarballs_are_refused() {
 
 #[test]
 fn initrd_gets_the_overlay_appended() {
-    require("cpio");
-    require("gzip");
+    if !Prerequisites::new().tool("cpio").tool("gzip").met() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     std::fs::create_dir_all(root.join("etc")).unwrap();

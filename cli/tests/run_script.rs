@@ -20,8 +20,9 @@ use nixos_images_core::cpio::Cpio;
 use nixos_images_core::render::{cmdline, kexec_run, overlay};
 use nixos_images_core::{InterfaceMatch, Request, RequestFormat, ValidRequest};
 
-mod common;
-use common::netns::{run_networkd, Netns};
+use test_support::examples;
+use test_support::netns::{self, run_networkd, Netns};
+use test_support::prerequisites::Prerequisites;
 
 /// A shell the script must run under, as the command that starts it.
 struct Shell(&'static [&'static str]);
@@ -83,13 +84,11 @@ const SUDO_HOME: &str = "/root/home-deploy";
 
 #[test]
 fn every_kexec_example_passes_shellcheck_and_matches_the_cli() {
-    require_tools();
+    if !prerequisites() {
+        return;
+    }
     let mut checked = 0;
-    for (name, text) in examples() {
-        let req = Request::parse(&text, RequestFormat::Toml)
-            .unwrap_or_else(|e| panic!("{name}: {e}"))
-            .validate()
-            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    for (name, _, req) in examples::all() {
         if !req.image().is_kexec() {
             continue;
         }
@@ -104,7 +103,7 @@ fn every_kexec_example_passes_shellcheck_and_matches_the_cli() {
         // The CLI renders the same script.
         let out = Command::new(env!("CARGO_BIN_EXE_nixos-images-gen"))
             .args(["render", "kexec-run", "-r"])
-            .arg(examples_dir().join(&name))
+            .arg(examples::path(&name))
             .output()
             .expect("running nixos-images-gen");
         assert!(out.status.success(), "nixos-images-gen render kexec-run -r {name}: {out:?}");
@@ -116,6 +115,9 @@ fn every_kexec_example_passes_shellcheck_and_matches_the_cli() {
 
 #[test]
 fn boots_under_dash() {
+    if !prerequisites() {
+        return;
+    }
     for case in CASES {
         check(case, &DASH);
     }
@@ -123,6 +125,9 @@ fn boots_under_dash() {
 
 #[test]
 fn boots_under_busybox_sh() {
+    if !prerequisites() {
+        return;
+    }
     for case in CASES {
         check(case, &BUSYBOX_SH);
     }
@@ -130,11 +135,17 @@ fn boots_under_busybox_sh() {
 
 #[test]
 fn failures_change_nothing_under_dash() {
+    if !prerequisites() {
+        return;
+    }
     check_failures(&DASH);
 }
 
 #[test]
 fn failures_change_nothing_under_busybox_sh() {
+    if !prerequisites() {
+        return;
+    }
     check_failures(&BUSYBOX_SH);
 }
 
@@ -318,11 +329,17 @@ fn check_failures(shell: &Shell) {
 
 #[test]
 fn a_refusing_agent_stops_the_script_under_dash() {
+    if !prerequisites() {
+        return;
+    }
     check_agent(&DASH);
 }
 
 #[test]
 fn a_refusing_agent_stops_the_script_under_busybox_sh() {
+    if !prerequisites() {
+        return;
+    }
     check_agent(&BUSYBOX_SH);
 }
 
@@ -406,7 +423,6 @@ impl Fixture {
     const TARBALL_FILES: &[&str] = &["bzImage", "initrd", "ip", "kexec", "run", "run.release"];
 
     fn new(req: &ValidRequest) -> Fixture {
-        require_tools();
         // Under target/ (not /tmp, which may be noexec), and outside the directories the namespace replaces.
         let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("creating a temporary directory");
         let root = tmp.path().canonicalize().unwrap();
@@ -662,29 +678,9 @@ fn kernel_is_at_least_6_1() -> bool {
     (major, minor) >= (6, 1)
 }
 
-fn examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
-}
-
-/// Every `examples/*.toml`, by file name, sorted.
-fn examples() -> Vec<(String, String)> {
-    let mut examples: Vec<(String, String)> = fs::read_dir(examples_dir())
-        .expect("reading examples/")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, fs::read_to_string(&p).unwrap())
-        })
-        .collect();
-    examples.sort();
-    examples
-}
-
 /// Parses and validates an example, optionally with another kexec delay.
 fn load(example: &str, delay: Option<u32>) -> ValidRequest {
-    let text = fs::read_to_string(examples_dir().join(example)).unwrap_or_else(|e| panic!("{example}: {e}"));
-    let mut req = Request::parse(&text, RequestFormat::Toml).unwrap_or_else(|e| panic!("{example}: {e}"));
+    let mut req = examples::request(example);
     if let Some(delay) = delay {
         req.kexec.delay_seconds = delay;
     }
@@ -713,20 +709,10 @@ fn run_with_stdin(cmd: &mut Command, stdin: &[u8]) -> Output {
     out
 }
 
-/// Fails, naming the tool, when something the test needs is missing; also requires root.
-fn require_tools() {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for tool in REQUIRED_TOOLS {
-        let found = std::env::split_paths(&path)
-            .any(|dir| fs::metadata(dir.join(tool)).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0));
-        assert!(found, "`{tool}` is not installed (not on PATH); this test needs it");
-    }
-    let id = Command::new("id").arg("-u").output().expect("running id -u");
-    assert_eq!(
-        String::from_utf8_lossy(&id.stdout).trim(),
-        "0",
-        "this test must run as root (it mounts fixtures in a private mount namespace)"
-    );
+/// What the script tests need: the shells, the tools the script and the checks run, and root (the fixtures are
+/// mounted in a private mount namespace). Checked at the start of each test.
+fn prerequisites() -> bool {
+    REQUIRED_TOOLS.iter().fold(Prerequisites::new(), |p, tool| p.tool(tool)).root().met()
 }
 
 const MAC_STATIC: &str = "52:54:00:bb:00:01";
@@ -776,7 +762,9 @@ addresses = ["192.0.2.70/24"]
 /// reach the kernel command line.
 #[test]
 fn upstream_installer_gets_the_requests_network_and_host_name() {
-    common::netns::require_root_and_tools();
+    if !(prerequisites() && netns::prerequisites().met()) {
+        return;
+    }
     let req = upstream_request();
     let src = Netns::new("kexec-src");
     src.ip("link set lo up");
@@ -875,9 +863,10 @@ fn upstream_installer_gets_the_requests_network_and_host_name() {
 /// it unpacks anything, with both digests and how to pin again, in words rather than a bare `sha256sum` failure.
 #[test]
 fn the_install_command_explains_a_changed_release() {
-    let mut req =
-        Request::parse(&fs::read_to_string(examples_dir().join("static-hetzner.toml")).unwrap(), RequestFormat::Toml)
-            .unwrap();
+    if !prerequisites() {
+        return;
+    }
+    let mut req = examples::request("static-hetzner.toml");
     let pinned = "0".repeat(64);
     req.release.kexec_tarball_sha256 = Some(pinned.clone());
     let req = req.validate().unwrap();

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::io::ErrorKind;
 use std::path::Path;
 use std::process::{Command, Output};
+use test_support::prerequisites::Prerequisites;
 
 use nixos_images_core::escape::{ShellWord, SHELLCHECK_LITERAL_TEXT};
 use proptest::prelude::*;
@@ -94,18 +95,18 @@ fn check(dir: &Path, words: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Fails once, with a message naming the tool, before any proptest run when a tool is missing.
-fn require_tools(dir: &Path) {
-    run(dir, "dash", &["-c", ":"], "the shell-word test runs the generated script with it");
-    run(dir, "busybox", &["sh", "-c", ":"], "the shell-word test runs the generated script with it");
-    run(dir, "shellcheck", &["--version"], "the shell-word test lints the generated script with it");
+/// The shells that run the generated script and ShellCheck, which lints it; checked before any proptest run.
+fn prerequisites() -> bool {
+    Prerequisites::new().tool("dash").tool("busybox").tool("shellcheck").met()
 }
 
 /// Hand-picked words first: the empty word, quotes, expansions, globs, options and format directives.
 #[test]
 fn known_tricky_words_round_trip() {
+    if !prerequisites() {
+        return;
+    }
     let dir = tempfile::tempdir().expect("creating a temporary directory");
-    require_tools(dir.path());
     let words: Vec<String> = [
         "",
         " ",
@@ -200,8 +201,10 @@ fn shell_text() -> impl Strategy<Value = String> {
 
 #[test]
 fn arbitrary_words_round_trip() {
+    if !prerequisites() {
+        return;
+    }
     let dir = tempfile::tempdir().expect("creating a temporary directory");
-    require_tools(dir.path());
     let mut runner =
         TestRunner::new(Config { cases: 64, max_shrink_iters: 256, failure_persistence: None, ..Config::default() });
     let result = runner.run(&prop::collection::vec(shell_text(), 1..128), |words| {
@@ -216,8 +219,10 @@ fn arbitrary_words_round_trip() {
 /// backslash, `$(...)`, backquotes, `~/`).
 #[test]
 fn run_script_with_hostile_key_comments_passes_shellcheck() {
+    if !prerequisites() {
+        return;
+    }
     let dir = tempfile::tempdir().expect("creating a temporary directory");
-    require_tools(dir.path());
     let blob = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJc8dPZMT4nOt7KCWcXuD/SnwMbZVnS0zy/73ZA8lGTg";
     let comments = [
         "Bob‘s “laptop” – work",

@@ -2,25 +2,16 @@
 //! Update with `INSTA_UPDATE=always cargo test -p nixos-images-core --test golden` and review the diff.
 
 use std::io::Read;
-use std::path::Path;
 
 use nixos_images_core::render::ArtifactKind;
 use nixos_images_core::{Request, RequestFormat, ValidRequest};
 
+/// Every example by file stem (the snapshots' names), validated.
 fn examples() -> Vec<(String, ValidRequest)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(&dir).expect("examples dir") {
-        let path = entry.expect("dir entry").path();
-        if path.extension().is_none_or(|e| e != "toml") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).expect("read example");
-        let req = Request::parse(&text, RequestFormat::Toml).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let valid = req.validate().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        out.push((path.file_stem().unwrap().to_string_lossy().into_owned(), valid));
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    let out: Vec<(String, ValidRequest)> = test_support::examples::all()
+        .into_iter()
+        .map(|(name, _, valid)| (name.trim_end_matches(".toml").to_string(), valid))
+        .collect();
     assert!(out.len() >= 8, "expected at least 8 example requests, found {}", out.len());
     out
 }
@@ -115,9 +106,7 @@ fn the_builtin_example_is_valid() {
 
 #[test]
 fn toml_round_trip_keeps_the_request() {
-    for (name, _) in examples() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../examples/{name}.toml"));
-        let req = Request::parse(&std::fs::read_to_string(path).unwrap(), RequestFormat::Toml).unwrap();
+    for (name, req, _) in test_support::examples::all() {
         let again = Request::parse(&req.to_toml(), RequestFormat::Toml).unwrap();
         assert_eq!(req, again, "{name}");
         let json = serde_json::to_string(&req).unwrap();

@@ -13,14 +13,12 @@ use std::path::{Path, PathBuf};
 
 use std::time::{Duration, Instant};
 
-#[path = "../../web/tests/support/chromium.rs"]
-mod chromium;
-
-use chromium::{Driver, CHROMEDRIVER, CHROMIUM};
 use fantoccini::{Client, Locator};
 use nixos_images_core::manifest::AssetKind;
 use nixos_images_core::Arch;
 use serde_json::{json, Value};
+use test_support::chromium::{Driver, CHROMEDRIVER, CHROMIUM};
+use test_support::prerequisites::Prerequisites;
 
 const BASE: &str = "/nixos-images/";
 const WINDOW: (u32, u32) = (1280, 1600);
@@ -38,22 +36,11 @@ fn generator_dist() -> PathBuf {
 
 /// True when everything is there; otherwise skips (prints why), or fails under CI=true.
 fn prerequisites() -> bool {
-    let mut missing = Vec::new();
-    for (what, path) in [
-        ("chromium (apt-get install chromium)", PathBuf::from(CHROMIUM)),
-        ("chromedriver (apt-get install chromium-driver)", PathBuf::from(CHROMEDRIVER)),
-        ("the generator's build (web/build.sh)", generator_dist().join("index.html")),
-    ] {
-        if !path.exists() {
-            missing.push(format!("{what}: {} is missing", path.display()));
-        }
-    }
-    if missing.is_empty() {
-        return true;
-    }
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true and {}", missing.join("; "));
-    eprintln!("skipped: {}", missing.join("; "));
-    false
+    Prerequisites::new()
+        .file(Path::new(CHROMIUM), "chromium (apt-get install chromium)")
+        .file(Path::new(CHROMEDRIVER), "chromedriver (apt-get install chromium-driver)")
+        .file(&generator_dist().join("index.html"), "the generator's build (web/build.sh)")
+        .met()
 }
 
 async fn js(c: &Client, script: &str, args: Vec<Value>) -> Value {

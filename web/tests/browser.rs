@@ -16,15 +16,11 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-mod support {
-    pub mod chromium;
-}
-
 use fantoccini::{Client, Locator};
 use nixos_images_core::render::{bundle, cmdline, ipxe, kexec_command, networkd, nix, overlay};
 use nixos_images_core::{FieldPath, Request, RequestFormat, ValidRequest};
 use serde_json::{json, Value};
-use support::chromium::Driver;
+use test_support::chromium::{self, Driver};
 
 const PREFIX: &str = "/sub/generator/";
 
@@ -40,8 +36,8 @@ fn dist_dir() -> PathBuf {
 fn missing_prerequisite() -> Option<String> {
     let dist = dist_dir();
     for (what, path) in [
-        ("chromium", PathBuf::from(support::chromium::CHROMIUM)),
-        ("chromedriver", PathBuf::from(support::chromium::CHROMEDRIVER)),
+        ("chromium", PathBuf::from(chromium::CHROMIUM)),
+        ("chromedriver", PathBuf::from(chromium::CHROMEDRIVER)),
         ("the built page (web/build.sh)", dist.join("index.html")),
     ] {
         if !path.exists() {

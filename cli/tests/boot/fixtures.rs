@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 /// qemu guests without KVM for minutes, which a plain `cargo test` should not do to a developer's machine.
 pub fn enabled(test: &str) -> bool {
     let on = |var: &str, values: &[&str]| std::env::var(var).is_ok_and(|v| values.contains(&v.as_str()));
-    if on("CI", &["true", "1"]) || on("NIXOS_IMAGES_BOOT_TESTS", &["1", "true"]) {
+    if test_support::prerequisites::in_ci() || on("NIXOS_IMAGES_BOOT_TESTS", &["1", "true"]) {
         return true;
     }
     say(&format!("boot: {test}: skipped (set NIXOS_IMAGES_BOOT_TESTS=1 to run the boot tests; CI always runs them)"));
@@ -27,7 +27,7 @@ pub fn say(line: &str) {
 }
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    test_support::workspace()
 }
 
 /// Where `.ci/boot-fixtures` put the kernel (`NIXOS_IMAGES_BOOT_FIXTURES` overrides it).

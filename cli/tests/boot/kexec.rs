@@ -304,7 +304,7 @@ pub fn run(name: &'static str, mode: KexecMode) {
     let stage1_initrd = sc.dir.join("stage1-initrd.gz");
     fs::write(&stage1_initrd, stage1.gzip()).unwrap();
 
-    let server = super::http::Server::start(&www);
+    let server = test_support::http::Server::start(&www);
     let vm = Vm {
         name: "kexec".into(),
         firmware: Firmware::Bios,

@@ -12,7 +12,6 @@
 
 mod fixtures;
 mod guest;
-mod http;
 mod kexec;
 mod netboot;
 mod pcap;
@@ -25,7 +24,7 @@ use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use nixos_images_core::{Request, RequestFormat, ValidRequest};
+use nixos_images_core::{Request, ValidRequest};
 
 use fixtures::say;
 use qemu::Vm;
@@ -124,9 +123,7 @@ fn kexec_7_upstream_installer() {
 // --- Helpers ------------------------------------------------------------------------------------------------------
 
 fn example(name: &str) -> Request {
-    let path = fixtures::repo_root().join("examples").join(name);
-    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    Request::parse(&text, RequestFormat::Toml).unwrap_or_else(|e| panic!("{name}: {e}"))
+    test_support::examples::request(name)
 }
 
 fn validate(req: &Request) -> ValidRequest {

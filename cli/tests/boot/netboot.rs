@@ -79,7 +79,7 @@ pub fn run(name: &'static str, mode: NetbootMode) {
     initrd.program(&fx.agent, "usr/local/bin/nixos-images-agent");
     fs::write(release_dir.join("initrd-x86_64-linux"), initrd.gzip()).unwrap();
 
-    let server_http = super::http::Server::start(&www);
+    let server_http = test_support::http::Server::start(&www);
     let pcap = sc.dir.join("guest.pcap");
     let (firmware, boot, bootfile, rom) = match mode {
         NetbootMode::BiosDhcp => (Firmware::Bios, Boot::Network, Some(format!("http://{server}/netboot.ipxe")), true),

@@ -1,12 +1,8 @@
-//! Shared by the integration tests that run Nix (`mod common;`).
+//! The real Nix evaluator for the tests that parse and evaluate what the renderers write.
 //!
 //! Safety: Nix never reaches the network, a binary cache or the host's Nix state: `NIX_CONFIG` empties the
 //! substituters, the build-users group and the flake registry, and every state, log, cache and config directory
 //! points into the test's own temporary directory.
-
-#![allow(dead_code)] // each test binary uses part of this module
-
-pub mod netns;
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -36,15 +32,20 @@ pub struct Nix {
 }
 
 impl Nix {
-    pub fn new() -> Nix {
+    /// A scratch directory for the running test, or `None` (the test is skipped, see [`crate::prerequisites`])
+    /// when nix-instantiate is not installed.
+    pub fn new() -> Option<Nix> {
+        if !crate::prerequisites::Prerequisites::new().tool("nix-instantiate").met() {
+            return None;
+        }
         let dir = tempfile::tempdir().expect("creating a temporary directory");
         for sub in ["state", "home", "cache", "config"] {
             std::fs::create_dir(dir.path().join(sub)).expect("creating a temporary directory");
         }
         let nix = Nix { dir };
-        // Fails here, once and with a clear message, when nix-instantiate is missing (not inside a proptest run).
+        // Fails here, once and with a clear message, when nix-instantiate does not run (not inside a proptest run).
         nix.run(&["--version"]).unwrap_or_else(|e| panic!("{e}"));
-        nix
+        Some(nix)
     }
 
     pub fn write(&self, name: &str, text: &str) -> PathBuf {

@@ -1,5 +1,4 @@
-//! Headless Chromium through chromedriver on loopback, shared by the browser tests of web/ and site/
-//! (site/tests/browser.rs includes this file by path).
+//! Headless Chromium through chromedriver on loopback, for the browser tests of web/ and site/.
 //!
 //! Chromium runs with the flags this machine needs (no sandbox as root, no background networking, which the
 //! closed network would refuse) and a fresh profile per session. Close each session before the `Driver` drops:

@@ -1,4 +1,4 @@
-//! Network namespaces of the tests' own and the real systemd-networkd run inside one (`mod common;`).
+//! Network namespaces of the tests' own and the real systemd-networkd run inside one.
 //!
 //! Only namespaces the tests create are touched; the host's network is never changed.
 
@@ -7,6 +7,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use crate::prerequisites::Prerequisites;
 
 pub const NETWORKD: &str = "/lib/systemd/systemd-networkd";
 
@@ -49,13 +51,9 @@ pub fn run(cmd: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-pub fn require_root_and_tools() {
-    let id = run("id", &["-u"]);
-    assert_eq!(id.trim(), "0", "this test must run as root (it creates network namespaces)");
-    let v = run("ip", &["-V"]);
-    assert!(v.contains("iproute2"), "`ip` is not iproute2: {v}");
-    assert!(Path::new(NETWORKD).exists(), "{NETWORKD} is missing (install systemd); this test needs it");
-    run("unshare", &["--version"]);
+/// What a namespace test needs: root, iproute2's `ip`, `unshare` and systemd-networkd.
+pub fn prerequisites() -> Prerequisites {
+    Prerequisites::new().root().tool("ip").tool("unshare").file(Path::new(NETWORKD), "systemd-networkd (systemd)")
 }
 
 /// The major version of systemd-networkd (`systemd 252 (252.38-1~deb12u1)`).
