@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{anyhow, bail, Context, Result};
-use nixos_images_core::escape::NixString;
+use nixos_images_core::render::build_flake;
 use nixos_images_core::render::nix as nix_module;
 use nixos_images_core::{Arch, Channel, ImageKind, ValidRequest};
 
@@ -30,7 +30,7 @@ pub struct BuildArgs {
     #[arg(long, value_name = "REF", default_value = DEFAULT_FLAKE)]
     pub flake: String,
     /// Build this package of the flake instead of the one the request's image and channel name
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = parse_image_attr)]
     pub image_attr: Option<String>,
     /// Copy the result out of the Nix store instead of linking to it
     #[arg(long)]
@@ -85,21 +85,18 @@ pub fn flake_ref(flake: &str) -> Result<String> {
     Ok(flake.to_string())
 }
 
-/// The temporary flake's `flake.nix`.
-pub fn flake_nix(flake_ref: &str, system: &str, attr: &str) -> String {
-    format!(
-        "# Written by nixos-images-gen build: the image {attr} with the request's NixOS override.\n\
-         {{\n  inputs.nixos-images.url = {url};\n\n  outputs =\n    {{ nixos-images, ... }}:\n    {{\n      \
-         packages.{system}.default = nixos-images.lib.image {{\n        system = {sys};\n        name = {name};\n        \
-         modules = [ ./{module} ];\n      }};\n    }};\n}}\n",
-        url = NixString(flake_ref),
-        sys = NixString(system),
-        name = NixString(attr),
-        module = OVERRIDE_FILE,
-    )
+/// A package name of the flake: a Nix attribute name (`[A-Za-z0-9_][A-Za-z0-9_.'-]*`), so it is safe in the
+/// temporary flake and in messages.
+fn parse_image_attr(s: &str) -> Result<String, String> {
+    let first_ok = s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    let rest_ok = s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '\'' | '.'));
+    if !first_ok || !rest_ok || s.len() > 200 {
+        return Err(
+            "a package name has letters, digits, `_`, `-`, `'` and `.`, starting with a letter, digit or `_`".into()
+        );
+    }
+    Ok(s.to_string())
 }
-
-const OVERRIDE_FILE: &str = "nixos-images-override.nix";
 
 /// The `nix build` arguments (after `nix`).
 pub fn nix_build_args(dir: &Path, system: &str, out_link: &Path, args: &BuildArgs) -> Vec<String> {
@@ -178,7 +175,7 @@ pub fn run(args: &BuildArgs) -> Result<()> {
 
     if args.dry_run {
         let mut stdout = std::io::stdout().lock();
-        for name in ["flake.nix", OVERRIDE_FILE] {
+        for name in ["flake.nix", build_flake::OVERRIDE_FILE] {
             let text = std::fs::read_to_string(dir.path().join(name)).context("reading the temporary flake")?;
             writeln!(stdout, "# {}\n{text}", dir.path().join(name).display())?;
         }
@@ -212,10 +209,11 @@ pub fn run(args: &BuildArgs) -> Result<()> {
 }
 
 fn write_flake(dir: &Path, req: &ValidRequest, flake: &str, system: &str, attr: &str) -> Result<()> {
-    std::fs::write(dir.join("flake.nix"), flake_nix(flake, system, attr)).context("writing the temporary flake")?;
+    std::fs::write(dir.join("flake.nix"), build_flake::flake_nix(flake, system, attr))
+        .context("writing the temporary flake")?;
     let module = nix_module::render(req);
     let text = &module.files[0].contents;
-    std::fs::write(dir.join(OVERRIDE_FILE), text).context("writing the temporary flake")?;
+    std::fs::write(dir.join(build_flake::OVERRIDE_FILE), text).context("writing the temporary flake")?;
     Ok(())
 }
 
@@ -293,6 +291,16 @@ fn shell_word(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_attr_names_are_nix_attribute_names() {
+        for good in ["netboot-nixos-stable", "my_image.v2", "kexec'"] {
+            assert_eq!(parse_image_attr(good).as_deref(), Ok(good));
+        }
+        for bad in ["", "-x", "a b", "x\n}; y = 1;", "a\"b", "${x}"] {
+            assert!(parse_image_attr(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn image_attrs() {

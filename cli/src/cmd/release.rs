@@ -245,7 +245,7 @@ fn netboot(dir: &Path, arch: Arch, kernel: PathBuf, manifest: &Manifest) -> Resu
             script_path.display()
         )])
     })?;
-    let url = |kind: AssetKind| format!("{}/{}/{}", manifest.base_url, manifest.tag, kind.file_name(arch));
+    let url = |kind: AssetKind| manifest.url(&kind.file_name(arch));
     let text = release::netboot_ipxe(arch, &boot, &url(AssetKind::NetbootKernel), &url(AssetKind::NetbootInitrd));
     let info = NetbootBoot { init: boot.init().to_string(), kernel_params: boot.kernel_params().to_vec() };
     Ok(vec![

@@ -1,6 +1,7 @@
 //! One module per output format. Each `render(&ValidRequest) -> Artifact` is pure, cannot fail and is
 //! byte-for-byte deterministic.
 
+pub mod build_flake;
 pub mod bundle;
 pub mod cmdline;
 pub mod ipxe;
