@@ -49,7 +49,11 @@ pub struct TarWalker {
 enum Reading {
     Header,
     /// An entry's data (`left` bytes) then its padding to the block (`pad` bytes).
-    EntryData { left: u64, pad: u64, keep: Keep },
+    EntryData {
+        left: u64,
+        pad: u64,
+        keep: Keep,
+    },
     /// Past the end-of-archive marker, which starts at this offset.
     AfterEnd(u64),
 }
@@ -58,7 +62,11 @@ enum Reading {
 enum Keep {
     Nothing,
     /// A wanted file: `wanted[index]`, spelled `name` in the archive.
-    File { index: usize, name: String, data: Vec<u8> },
+    File {
+        index: usize,
+        name: String,
+        data: Vec<u8>,
+    },
     /// A GNU long name (`L`) for the next entry.
     LongName(Vec<u8>),
     /// A pax extended header (`x`) for the next entry.
