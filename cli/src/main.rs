@@ -1,16 +1,9 @@
 //! `nixos-images-gen`: gathers the request from files and flags, calls core, places the output.
 
-mod cli;
-mod cmd;
-mod errors;
-mod inflate;
-mod output;
-mod request_args;
-
 use clap::Parser;
-
-use crate::cli::{Cli, Cmd};
-use crate::errors::{UsageError, EXIT_USAGE};
+use nixos_images_cli::cli::{Cli, Cmd};
+use nixos_images_cli::cmd;
+use nixos_images_cli::errors::{UsageError, EXIT_USAGE};
 
 fn main() {
     let cli = Cli::parse();

@@ -1,8 +1,8 @@
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
+use crate::atomic_file;
 use crate::cli::{Cli, ManArgs};
-use crate::output;
 
 /// Writes `nixos-images-gen.1` and `nixos-images-gen-<sub>[-<subsub>].1` for every subcommand.
 pub fn run(args: &ManArgs) -> Result<()> {
@@ -23,5 +23,5 @@ fn write_pages(cmd: &clap::Command, name: &str, args: &ManArgs) -> Result<()> {
 fn write_page(cmd: &clap::Command, name: &str, args: &ManArgs) -> Result<()> {
     let mut page = Vec::new();
     clap_mangen::Man::new(cmd.clone()).render(&mut page).with_context(|| format!("rendering {name}.1"))?;
-    output::write_atomic(&args.output.join(format!("{name}.1")), &page, 0o644)
+    atomic_file::write_atomic(&args.output.join(format!("{name}.1")), &page, 0o644)
 }

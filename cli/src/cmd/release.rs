@@ -25,8 +25,8 @@ use nixos_images_core::release::{self, ReleaseBoot};
 use nixos_images_core::{Arch, FieldError, DEFAULT_RELEASE_BASE_URL};
 use sha2::{Digest, Sha256};
 
+use crate::atomic_file::AtomicFile;
 use crate::errors::UsageError;
-use crate::output::AtomicFile;
 
 /// The environment variable holding a minisign secret key (the key file's text), when `--sign-key` is not given.
 pub const KEY_ENV: &str = "NIXOS_IMAGES_MINISIGN_KEY";
@@ -117,7 +117,7 @@ pub fn run(args: &ReleaseArgs) -> Result<()> {
         let (size, sha256) = match &p.source {
             Source::File(path) => copy_hashed(path, &dest)?,
             Source::Text(text) => {
-                crate::output::write_atomic(&dest, text.as_bytes(), 0o644)?;
+                crate::atomic_file::write_atomic(&dest, text.as_bytes(), 0o644)?;
                 (text.len() as u64, hex(&Sha256::digest(text.as_bytes())))
             }
         };
@@ -138,12 +138,12 @@ pub fn run(args: &ReleaseArgs) -> Result<()> {
     })?;
 
     let json = manifest.to_json();
-    crate::output::write_atomic(&args.output.join("manifest.json"), json.as_bytes(), 0o644)?;
+    crate::atomic_file::write_atomic(&args.output.join("manifest.json"), json.as_bytes(), 0o644)?;
     let mut sums: Vec<(String, String)> = manifest.assets.iter().map(|a| (a.name.clone(), a.sha256.clone())).collect();
     sums.push(("manifest.json".into(), hex(&Sha256::digest(json.as_bytes()))));
     sums.sort();
     let sums: String = sums.iter().map(|(name, sha)| format!("{sha}  {name}\n")).collect();
-    crate::output::write_atomic(&args.output.join("SHA256SUMS"), sums.as_bytes(), 0o644)?;
+    crate::atomic_file::write_atomic(&args.output.join("SHA256SUMS"), sums.as_bytes(), 0o644)?;
 
     let mut written = vec!["manifest.json", "SHA256SUMS"];
     if let Some(key) = key {
@@ -151,7 +151,7 @@ pub fn run(args: &ReleaseArgs) -> Result<()> {
             let comment = format!("nixos-images {} {} {name}", manifest.tag, manifest.date);
             let sig = minisign::sign(None, &key, data, Some(&comment), Some("signature from nixos-images-gen release"))
                 .map_err(|e| anyhow!("signing {name}: {e}"))?;
-            crate::output::write_atomic(
+            crate::atomic_file::write_atomic(
                 &args.output.join(format!("{name}.minisig")),
                 sig.to_string().as_bytes(),
                 0o644,

@@ -7,7 +7,7 @@ use nixos_images_core::{Artifact, ValidRequest};
 
 use crate::cli::RenderArgs;
 use crate::errors::UsageError;
-use crate::output;
+use crate::{atomic_file, output};
 
 pub fn run(args: &RenderArgs) -> Result<()> {
     let req = args.request.to_valid_request()?;
@@ -107,7 +107,7 @@ fn image_artifact(args: &RenderArgs, req: &ValidRequest, boot: &ReleaseBoot) -> 
 fn write_units(artifact: &Artifact, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for f in &artifact.files {
-        output::write_atomic(&dir.join(&f.path), &f.contents, f.mode)?;
+        atomic_file::write_atomic(&dir.join(&f.path), &f.contents, f.mode)?;
     }
     Ok(())
 }

@@ -2,16 +2,17 @@
 //!
 //! Every path is walked one component at a time from a directory descriptor of the root, with `O_NOFOLLOW`: a
 //! symbolic link anywhere below the root (a directory or the file read) is refused, so no link planted in the
-//! target can send a write (or a read that is merged into a write) outside it. Files are written to a temporary
-//! file in their directory, then renamed over the target, which replaces a link rather than following it. A file
+//! target can send a write (or a read that is merged into a write) outside it. Files are written by
+//! `nixos_images_cli::atomic_file` into the directory walked to, which replaces a link rather than following it. A file
 //! whose contents and mode are already right is left alone, so applying twice changes nothing.
 
 use std::fs::File;
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
+use nixos_images_cli::atomic_file::write_atomic_in;
 use nixos_images_core::agent::install::relative_components;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
@@ -146,29 +147,7 @@ impl Root {
                 }
             }
         }
-        let tmp_name = format!(".{name}.nixos-images-agent.{}", std::process::id());
-        let _ = rustix::fs::unlinkat(&dir, tmp_name.as_str(), AtFlags::empty());
-        let fd = rustix::fs::openat(
-            &dir,
-            tmp_name.as_str(),
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o600),
-        )
-        .map_err(std::io::Error::from)
-        .with_context(|| format!("creating a temporary file next to {}", self.display(rel)))?;
-        let result = (|| -> Result<()> {
-            let mut file = File::from(fd);
-            file.write_all(contents)?;
-            set_mode(&file, mode)?;
-            file.sync_all()?;
-            rustix::fs::renameat(&dir, tmp_name.as_str(), &dir, name).map_err(std::io::Error::from)?;
-            Ok(())
-        })();
-        if let Err(e) = result {
-            let _ = rustix::fs::unlinkat(&dir, tmp_name.as_str(), AtFlags::empty());
-            return Err(e.context(format!("writing {}", self.display(rel))));
-        }
-        let _ = rustix::fs::fsync(&dir);
+        write_atomic_in(&dir, name, &self.path.join(rel), contents, mode)?;
         Ok(Change::Written)
     }
 

@@ -1,10 +1,10 @@
 //! A streaming gzip decoder (RFC 1952 around RFC 1951 deflate) that tells its [`Sink`] where every deflate block
 //! starts, to the bit, and lets the sink keep the compressed bytes it wants to copy verbatim.
 //!
-//! `customize kexec-tarball` needs the bit offset of each block so it can keep every block before the tar
-//! end-of-archive marker untouched. zlib reports block boundaries (`inflate(Z_BLOCK)` and `data_type`), but only
-//! through a C-style API that needs `unsafe` here; this decoder is safe Rust, streams in constant memory and is as
-//! fast as `gzip -dc` (ARCHITECTURE.md, "Hand-written instead of a crate").
+//! The splice needs the bit offset of each block so it can keep every block before the tar end-of-archive marker
+//! untouched. zlib reports block boundaries (`inflate(Z_BLOCK)` and `data_type`), but no crate offers that through
+//! a safe API; this decoder is safe Rust, streams in constant memory and is as fast as `gzip -dc` (ARCHITECTURE.md,
+//! "Hand-written instead of a crate").
 //!
 //! Memory: a 32 KiB window plus one output chunk, and the compressed input from the sink's mark (see
 //! [`RawInput::set_mark`]) onwards, which the sink keeps short.
@@ -14,21 +14,11 @@ use std::ops::Range;
 
 use anyhow::Result;
 
-/// The input is not a well-formed gzip stream (the caller's mistake, as opposed to an I/O failure).
-#[derive(Debug)]
-pub struct Corrupt(pub String);
-
-impl std::fmt::Display for Corrupt {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Corrupt {}
-
-fn corrupt(msg: impl Into<String>) -> anyhow::Error {
-    Corrupt(msg.into()).into()
-}
+use super::corrupt;
+use super::huffman::{
+    build_table, codelen_entry, dist_entry, fixed_tables, litlen_entry, CODELEN_BITS, CODELEN_ORDER, DIST_BITS, K_BAD,
+    K_DIST, K_EOB, K_LEN, K_LIT, K_SUB, LITLEN_BITS,
+};
 
 fn truncated() -> anyhow::Error {
     corrupt("unexpected end of the gzip data (truncated file?)")
@@ -122,132 +112,6 @@ struct Decoder<R> {
     litlen: Vec<u32>,
     dist: Vec<u32>,
     fixed: Option<(Vec<u32>, Vec<u32>)>,
-}
-
-// Decoding table entries: bits 0..4 code length, 4..8 kind, 8..13 extra bits (or subtable bits), 16..32 value
-// (literal, length or distance base, or subtable offset).
-const K_LIT: u32 = 0;
-const K_LEN: u32 = 1;
-const K_EOB: u32 = 2;
-const K_SUB: u32 = 3;
-const K_BAD: u32 = 4;
-const K_DIST: u32 = 5;
-const LITLEN_BITS: u32 = 10;
-const DIST_BITS: u32 = 8;
-const CODELEN_BITS: u32 = 7;
-
-const fn entry(kind: u32, value: u32, extra: u32) -> u32 {
-    (value << 16) | (extra << 8) | (kind << 4)
-}
-
-const LEN_BASE: [u16; 29] =
-    [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
-const LEN_EXTRA: [u8; 29] = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-const DIST_BASE: [u16; 30] = [
-    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145,
-    8193, 12289, 16385, 24577,
-];
-const DIST_EXTRA: [u8; 30] =
-    [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
-/// The order in which code length code lengths are sent (RFC 1951, 3.2.7).
-const CODELEN_ORDER: [usize; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
-
-fn litlen_entry(sym: usize) -> u32 {
-    match sym {
-        0..=255 => entry(K_LIT, sym as u32, 0),
-        256 => entry(K_EOB, 0, 0),
-        257..=285 => entry(K_LEN, LEN_BASE[sym - 257].into(), LEN_EXTRA[sym - 257].into()),
-        _ => entry(K_BAD, 0, 0),
-    }
-}
-
-fn dist_entry(sym: usize) -> u32 {
-    match sym {
-        0..=29 => entry(K_DIST, DIST_BASE[sym].into(), DIST_EXTRA[sym].into()),
-        _ => entry(K_BAD, 0, 0),
-    }
-}
-
-fn codelen_entry(sym: usize) -> u32 {
-    entry(K_LIT, sym as u32, 0)
-}
-
-/// Builds a two-level decoding table for the canonical Huffman code with these code lengths: `2^primary` entries
-/// indexed by the next `primary` input bits, and a subtable for each prefix of longer codes. Over-subscribed codes
-/// are refused; unused entries of incomplete codes decode as errors.
-fn build_table(lengths: &[u8], primary: u32, sym_entry: fn(usize) -> u32, table: &mut Vec<u32>) -> Result<()> {
-    let mut count = [0u16; 16];
-    for &l in lengths {
-        count[usize::from(l)] += 1;
-    }
-    count[0] = 0;
-    let mut left: i32 = 1;
-    for &c in &count[1..] {
-        left = (left << 1) - i32::from(c);
-        if left < 0 {
-            return Err(corrupt("invalid deflate data (over-subscribed Huffman code)"));
-        }
-    }
-    let mut next = [0u32; 16];
-    let mut code = 0u32;
-    for len in 1..16 {
-        code = (code + u32::from(count[len - 1])) << 1;
-        next[len] = code;
-    }
-    let bad = entry(K_BAD, 0, 0);
-    table.clear();
-    table.resize(1 << primary, bad);
-    // Longest code under each primary prefix, to size the subtables.
-    let mut sub_len = [0u8; 1 << LITLEN_BITS];
-    let mut codes = next;
-    for &l in lengths {
-        if u32::from(l) > primary {
-            let rev = reverse(codes[usize::from(l)], l.into());
-            codes[usize::from(l)] += 1;
-            let p = (rev & ((1 << primary) - 1)) as usize;
-            sub_len[p] = sub_len[p].max(l);
-        } else if l > 0 {
-            codes[usize::from(l)] += 1;
-        }
-    }
-    for (p, &l) in sub_len.iter().enumerate().take(1 << primary) {
-        if l > 0 {
-            let bits = u32::from(l) - primary;
-            let offset = table.len() as u32;
-            table.resize(table.len() + (1 << bits), bad);
-            table[p] = entry(K_SUB, offset, bits);
-        }
-    }
-    for (sym, &l) in lengths.iter().enumerate() {
-        if l == 0 {
-            continue;
-        }
-        let len = u32::from(l);
-        let rev = reverse(next[usize::from(l)], len);
-        next[usize::from(l)] += 1;
-        let e = sym_entry(sym) | len;
-        if len <= primary {
-            let mut i = rev as usize;
-            while i < 1 << primary {
-                table[i] = e;
-                i += 1 << len;
-            }
-        } else {
-            let sub = table[(rev & ((1 << primary) - 1)) as usize];
-            let offset = (sub >> 16) as usize;
-            let bits = (sub >> 8) & 0x1f;
-            let mut i = (rev >> primary) as usize;
-            while i < 1 << bits {
-                table[offset + i] = e;
-                i += 1 << (len - primary);
-            }
-        }
-    }
-    Ok(())
-}
-
-fn reverse(code: u32, len: u32) -> u32 {
-    code.reverse_bits() >> (32 - len)
 }
 
 impl<R: Read> Decoder<R> {
@@ -651,63 +515,6 @@ impl<R: Read> Decoder<R> {
     }
 }
 
-fn fixed_tables() -> Result<(Vec<u32>, Vec<u32>)> {
-    let mut lengths = [0u8; 288];
-    lengths[..144].fill(8);
-    lengths[144..256].fill(9);
-    lengths[256..280].fill(7);
-    lengths[280..].fill(8);
-    let (mut litlen, mut dist) = (Vec::new(), Vec::new());
-    build_table(&lengths, LITLEN_BITS, litlen_entry, &mut litlen)?;
-    build_table(&[5u8; 30], DIST_BITS, dist_entry, &mut dist)?;
-    Ok((litlen, dist))
-}
-
-/// Bits written least significant first, as deflate packs them, continuing a partial byte.
-pub struct BitWriter {
-    bytes: Vec<u8>,
-    acc: u32,
-    n: u32,
-}
-
-impl BitWriter {
-    /// Continues after the low `nbits` bits of `partial` (the kept prefix's last, unfinished byte).
-    pub fn new(partial: u8, nbits: u32) -> BitWriter {
-        assert!(nbits < 8);
-        BitWriter { bytes: Vec::new(), acc: u32::from(partial) & ((1 << nbits) - 1), n: nbits }
-    }
-
-    pub fn put(&mut self, value: u32, nbits: u32) {
-        debug_assert!(nbits <= 16 && value < 1 << nbits);
-        self.acc |= value << self.n;
-        self.n += nbits;
-        while self.n >= 8 {
-            self.bytes.push(self.acc as u8);
-            self.acc >>= 8;
-            self.n -= 8;
-        }
-    }
-
-    /// Pads with zero bits to the byte boundary and returns the bytes.
-    pub fn finish(mut self) -> Vec<u8> {
-        if self.n > 0 {
-            self.bytes.push(self.acc as u8);
-        }
-        self.bytes
-    }
-}
-
-/// An empty, non-final stored block after the kept bits: it ends on a byte boundary, so any raw deflate stream
-/// can follow it.
-pub fn align_with_empty_stored_block(partial: u8, nbits: u32) -> Vec<u8> {
-    let mut w = BitWriter::new(partial, nbits);
-    w.put(0, 1); // BFINAL = 0
-    w.put(0, 2); // BTYPE = 00, stored
-    let mut bytes = w.finish();
-    bytes.extend_from_slice(&[0x00, 0x00, 0xff, 0xff]); // LEN = 0, NLEN = !0
-    bytes
-}
-
 #[cfg(test)]
 mod tests {
     use std::io::Write;
@@ -716,6 +523,8 @@ mod tests {
     use flate2::Compression;
     use proptest::prelude::*;
 
+    use super::super::bit_writer::align_with_empty_stored_block;
+    use super::super::Corrupt;
     use super::*;
 
     /// Records everything the decoder reports.
