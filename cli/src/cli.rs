@@ -40,6 +40,9 @@ pub enum Cmd {
     /// Build an image with Nix, with the request's NixOS override built in
     Build(crate::cmd::build::BuildArgs),
     /// Make a release's assets, manifest.json, SHA256SUMS and signatures from Nix build outputs
+    // clap does not wrap usage lines; the four required arguments would make one of 121 columns.
+    #[command(override_usage = "nixos-images-gen release [OPTIONS] --output <DIR> --channel <CHANNEL> \\\n         \
+                                --nixpkgs-revision <REV> <OUTPUT>...")]
     Release(crate::cmd::release::ReleaseArgs),
     /// Print shell completions
     Completions(CompletionsArgs),
