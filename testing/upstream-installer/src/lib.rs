@@ -1,6 +1,6 @@
 //! A stand-in for nix-community's kexec installer (the "upstream" installer family), for the tests: it reads
 //! exactly what that image reads of the cpio the run script appends, and makes the networkd units its restore
-//! script would make. Written from the documented behaviour (ARCHITECTURE.md, "What upstream's images read"),
+//! script would make. Written from the documented behaviour (ARCHITECTURE.md, "Overlay layout v1"),
 //! not from its code, so a test that passes here fails when our run script relies on anything more.
 //!
 //! - [`copy_state`]: the initrd service. `ssh/authorized_keys` to `root/.ssh/`; `ssh/ssh_host_*` to `etc/ssh/`
