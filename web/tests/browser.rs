@@ -576,8 +576,120 @@ async fn light_session(c: &Client, server: &Server, downloads: &Path) -> String 
         "the secret is on the page or in storage"
     );
 
+    keystroke_timing(c).await;
     assert_only_own_files(c, server).await;
     share
+}
+
+/// The large request of the keystroke timing: 64 interfaces (each a static address and a route) and 256 SSH keys.
+fn large_request() -> Request {
+    use base64::Engine;
+    let mut req = example("static-hetzner.toml");
+    req.image = "kexec".into();
+    req.ssh_authorized_keys = (0..256u32)
+        .map(|i| {
+            // An ed25519 public key blob: its type, then 32 key bytes.
+            let mut blob = Vec::new();
+            for part in [&b"ssh-ed25519"[..], &[i as u8; 32]] {
+                blob.extend((part.len() as u32).to_be_bytes());
+                blob.extend(part);
+            }
+            format!("ssh-ed25519 {} key{i}@laptop", base64::engine::general_purpose::STANDARD.encode(blob))
+        })
+        .collect();
+    let template = req.interfaces[0].clone();
+    req.interfaces = (0..64u32)
+        .map(|i| {
+            let mut iface = template.clone();
+            iface.match_mac = Some(format!("52:54:00:12:{:02x}:{:02x}", i / 256, i % 256));
+            iface.match_name = None;
+            iface.dhcp = false;
+            iface.addresses = vec![format!("10.{i}.0.2/24")];
+            iface.routes = vec![nixos_images_core::request::RouteRequest {
+                destination: format!("172.16.{i}.0/24"),
+                gateway: Some(format!("10.{i}.0.1")),
+                on_link: false,
+            }];
+            iface
+        })
+        .collect();
+    req.validate().expect("the large request is valid");
+    req
+}
+
+/// Types `suffix` into the input `id` (whose value is `base`) one character at a time inside the page and returns,
+/// per keystroke, the milliseconds from the input event to the outputs' DOM update and to the end of the style
+/// and layout that follow it.
+async fn time_keystrokes(c: &Client, id: &str, base: &str, suffix: &str) -> Vec<(f64, f64)> {
+    let script = r#"
+        const [id, base, suffix, done] = arguments;
+        const input = document.getElementById(id);
+        const outputs = document.querySelector('section.outputs');
+        const times = [];
+        let typed = 0;
+        const step = () => {
+            if (typed === suffix.length) { done(times); return; }
+            typed += 1;
+            const value = base + suffix.slice(0, typed);
+            let t0 = 0;
+            const observer = new MutationObserver(() => {
+                observer.disconnect();
+                const dom = performance.now();
+                void document.body.offsetHeight;
+                times.push([dom - t0, performance.now() - t0]);
+                setTimeout(step, 20);
+            });
+            observer.observe(outputs, { childList: true, subtree: true, characterData: true, attributes: true });
+            input.focus();
+            t0 = performance.now();
+            input.value = value;
+            input.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertText', data: value.slice(-1) }));
+        };
+        step();
+    "#;
+    let v = c.execute_async(script, vec![json!(id), json!(base), json!(suffix)]).await.expect("timing script");
+    v.as_array()
+        .expect("an array of timings")
+        .iter()
+        .map(|t| (t[0].as_f64().unwrap(), t[1].as_f64().unwrap()))
+        .collect()
+}
+
+fn print_timings(what: &str, times: &[(f64, f64)]) {
+    let stats = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2], v[v.len() - 1])
+    };
+    let (dom_median, dom_max) = stats(times.iter().map(|t| t.0).collect());
+    let (layout_median, layout_max) = stats(times.iter().map(|t| t.1).collect());
+    println!(
+        "keystroke re-render, {what} ({} keystrokes): outputs updated after median {dom_median:.1} ms (max \
+         {dom_max:.1}); with style and layout median {layout_median:.1} ms (max {layout_max:.1}); one frame is 16 ms",
+        times.len()
+    );
+}
+
+/// The time to re-render after one keystroke on the large request, printed (never asserted); the outputs after
+/// the typing must still be core's.
+async fn keystroke_timing(c: &Client) {
+    let mut req = large_request();
+    let file = artifacts().join("import-large.toml");
+    std::fs::write(&file, req.to_toml()).unwrap();
+    c.find(Locator::Id("import")).await.unwrap().send_keys(&file.display().to_string()).await.unwrap();
+    wait_until(c, "the large request", "return document.getElementById('interface-63') !== null;").await;
+    assert_outputs(c, &req).await;
+
+    let host = req.hostname.clone().unwrap_or_default();
+    let times = time_keystrokes(c, "f-hostname", &host, "abcdefghijklmnopqrst").await;
+    print_timings("host name, 64 interfaces and 256 keys", &times);
+    req.hostname = Some(format!("{host}abcdefghijklmnopqrst"));
+    assert_outputs(c, &req).await;
+
+    let keys = req.ssh_authorized_keys.join("\n");
+    let times = time_keystrokes(c, "f-ssh_authorized_keys", &keys, "abcdefghij").await;
+    print_timings("the last of 256 SSH keys", &times);
+    *req.ssh_authorized_keys.last_mut().unwrap() += "abcdefghij";
+    assert_outputs(c, &req).await;
 }
 
 async fn dark_session(c: &Client, share: &str) {
