@@ -2,44 +2,58 @@
 
 use nixos_images_core::render::{cmdline, ipxe, kexec_command, networkd, nix, ArtifactKind};
 use nixos_images_core::{ImageKind, ValidRequest};
+use yew::AttrValue;
 
 use super::msg::Tab;
 
+/// The texts are shared strings, so the views compare and pass them without copying.
 pub struct Outputs {
     pub image: ImageKind,
-    pub install: Option<String>,
-    pub ipxe: Option<String>,
-    pub nix: String,
-    pub networkd: Vec<(String, String)>,
-    pub cmdline: String,
+    pub install: Option<AttrValue>,
+    pub ipxe: Option<AttrValue>,
+    pub nix: AttrValue,
+    /// (path, contents) of each unit.
+    pub networkd: Vec<(AttrValue, AttrValue)>,
+    pub cmdline: AttrValue,
 }
 
 impl Outputs {
     pub fn render(req: &ValidRequest) -> Outputs {
         Outputs {
             image: req.image,
-            install: ArtifactKind::KexecCommand.applies_to(req.image).then(|| kexec_command::render(req).text()),
-            ipxe: ArtifactKind::Ipxe.applies_to(req.image).then(|| ipxe::render(req).text()),
-            nix: nix::render(req).text(),
+            install: ArtifactKind::KexecCommand.applies_to(req.image).then(|| kexec_command::render(req).text().into()),
+            ipxe: ArtifactKind::Ipxe.applies_to(req.image).then(|| ipxe::render(req).text().into()),
+            nix: nix::render(req).text().into(),
             networkd: networkd::render(req)
                 .files
                 .into_iter()
-                .map(|f| (f.path, String::from_utf8_lossy(&f.contents).into_owned()))
+                .map(|f| (f.path.into(), String::from_utf8_lossy(&f.contents).into_owned().into()))
                 .collect(),
-            cmdline: cmdline::line(req),
+            cmdline: cmdline::line(req).into(),
         }
     }
 
     /// A tab's text as the copy button copies it (the networkd units one after another, each under its path).
     pub fn text(&self, tab: Tab) -> Option<String> {
         match tab {
-            Tab::Install => self.install.clone(),
-            Tab::Ipxe => self.ipxe.clone(),
-            Tab::Nix => Some(self.nix.clone()),
+            Tab::Install => self.install.as_deref().map(str::to_string),
+            Tab::Ipxe => self.ipxe.as_deref().map(str::to_string),
+            Tab::Nix => Some(self.nix.to_string()),
             Tab::Networkd => {
                 Some(self.networkd.iter().map(|(p, c)| format!("# {p}\n{c}")).collect::<Vec<_>>().join("\n"))
             }
-            Tab::Cmdline => Some(self.cmdline.clone()),
+            Tab::Cmdline => Some(self.cmdline.to_string()),
+        }
+    }
+
+    /// Whether the copy button has something to copy: [`Outputs::text`] is there and not empty.
+    pub fn has_text(&self, tab: Tab) -> bool {
+        match tab {
+            Tab::Install => self.install.as_ref().is_some_and(|t| !t.is_empty()),
+            Tab::Ipxe => self.ipxe.as_ref().is_some_and(|t| !t.is_empty()),
+            Tab::Nix => !self.nix.is_empty(),
+            Tab::Networkd => !self.networkd.is_empty(),
+            Tab::Cmdline => !self.cmdline.is_empty(),
         }
     }
 }

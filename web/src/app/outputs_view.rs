@@ -9,6 +9,19 @@ use yew::prelude::*;
 use super::msg::{Download, Msg, Tab};
 use super::App;
 
+#[derive(Properties, PartialEq)]
+struct LinesProps {
+    text: AttrValue,
+}
+
+/// An output's text as one text node per line, rendered again only when the text changed: an edit changes a few
+/// lines, and the browser then updates and lays out those nodes instead of the whole text (the element's text is
+/// the same).
+#[function_component]
+fn Lines(props: &LinesProps) -> Html {
+    props.text.split_inclusive('\n').map(|line| Html::from(line.to_string())).collect()
+}
+
 impl App {
     pub(super) fn view_outputs(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
@@ -55,7 +68,7 @@ impl App {
 
     fn view_panel(&self, ctx: &Context<Self>, tab: Tab) -> Html {
         let id = tab.id();
-        let copyable = self.outputs.as_ref().and_then(|o| o.text(tab)).is_some_and(|t| !t.is_empty());
+        let copyable = self.outputs.as_ref().is_some_and(|o| o.has_text(tab));
         html! {
             <div class="panel" role="tabpanel" id={format!("panel-{id}")} aria-labelledby={format!("tab-{id}")}
                 hidden={tab != self.tab}>
@@ -73,30 +86,35 @@ impl App {
         let Some(o) = &self.outputs else {
             return html! { <p class="placeholder">{ "Fix the problems in the form to see this output." }</p> };
         };
-        match tab {
+        let text = match tab {
             Tab::Networkd if o.networkd.is_empty() => {
-                html! { <p class="placeholder">{ "No interfaces configured: no networkd units." }</p> }
+                return html! { <p class="placeholder">{ "No interfaces configured: no networkd units." }</p> };
             }
             Tab::Networkd => {
-                let unit = |(p, c): &(String, String)| {
+                let unit = |(path, contents): &(AttrValue, AttrValue)| {
                     html! {
                         <>
-                        <h3>{ p }</h3>
-                        <pre class="out" data-path={p.clone()}><code>{ c }</code></pre>
+                        <h3>{ path.clone() }</h3>
+                        <pre class="out" data-path={path.clone()}><code><Lines text={contents.clone()} /></code></pre>
                         </>
                     }
                 };
-                html! { <div id="out-networkd">{ for o.networkd.iter().map(unit) }</div> }
+                return html! { <div id="out-networkd">{ for o.networkd.iter().map(unit) }</div> };
             }
-            Tab::Cmdline => html! { <pre class="out" id="out-cmdline"><code>{ &o.cmdline }</code></pre> },
-            _ => match o.text(tab) {
-                Some(text) => html! { <pre class="out" id={format!("out-{}", tab.id())}><code>{ text }</code></pre> },
-                None => {
-                    let which = if tab == Tab::Ipxe { "netboot images" } else { "kexec images" };
-                    let text = format!("Only for {which}: change the image kind to see it.");
-                    html! { <p class="placeholder">{ text }</p> }
-                }
+            Tab::Install => o.install.as_ref(),
+            Tab::Ipxe => o.ipxe.as_ref(),
+            Tab::Nix => Some(&o.nix),
+            Tab::Cmdline => Some(&o.cmdline),
+        };
+        match text {
+            Some(text) => html! {
+                <pre class="out" id={format!("out-{}", tab.id())}><code><Lines text={text.clone()} /></code></pre>
             },
+            None => {
+                let which = if tab == Tab::Ipxe { "netboot images" } else { "kexec images" };
+                let text = format!("Only for {which}: change the image kind to see it.");
+                html! { <p class="placeholder">{ text }</p> }
+            }
         }
     }
 
