@@ -33,10 +33,10 @@ impl App {
                 { self.view_toolbar(ctx) }
                 if let Some(e) = &self.import_error { <p class="error" role="alert" id="import-error">{ e }</p> }
                 { self.view_summary() }
-                { self.view_image(ctx) }
+                { self.view_image() }
                 { self.view_access(ctx) }
                 { self.view_network(ctx) }
-                { self.view_kernel(ctx) }
+                { self.view_kernel() }
             </form>
         }
     }
@@ -90,8 +90,9 @@ impl App {
         }
     }
 
-    fn view_image(&self, ctx: &Context<Self>) -> Html {
+    fn view_image(&self) -> Html {
         let form = &self.form;
+        let w = self.widgets();
         let release_open = !form.base_url.is_empty() || !form.tag.is_empty() || !form.sha256.is_empty();
         let channel = Field::line("Channel", "channel", &form.channel).hint("nixos-unstable or nixos-YY.MM");
         let base_url = Field::line("Release base URL", "release.base_url", &form.base_url)
@@ -104,19 +105,19 @@ impl App {
             <fieldset>
                 <legend>{ "Image" }</legend>
                 <div class="row">
-                    { self.select(ctx, "Image kind", "image", &form.image, IMAGE_KINDS, Rc::new(|f, v| f.image = v)) }
-                    { self.select(ctx, "Architecture", "arch", &form.arch, ARCHES, Rc::new(|f, v| f.arch = v)) }
-                    { self.field(ctx, channel, Rc::new(|f, v| f.channel = v)) }
-                    { self.select(ctx, "Installer images", "release.installer", &form.installer, INSTALLERS,
+                    { w.select("Image kind", "image", &form.image, IMAGE_KINDS, Rc::new(|f, v| f.image = v)) }
+                    { w.select("Architecture", "arch", &form.arch, ARCHES, Rc::new(|f, v| f.arch = v)) }
+                    { w.field(channel, Rc::new(|f, v| f.channel = v)) }
+                    { w.select("Installer images", "release.installer", &form.installer, INSTALLERS,
                         Rc::new(|f, v| f.installer = v)) }
                 </div>
-                { self.checkbox(ctx, "Strict: refuse fields the installer would ignore", field_id("strict"),
+                { w.checkbox("Strict: refuse fields the installer would ignore", field_id("strict"),
                     form.strict, Rc::new(|f, v| f.strict = !v.is_empty())) }
                 <details open={release_open}>
                     <summary>{ "Release" }</summary>
-                    { self.field(ctx, base_url, Rc::new(|f, v| f.base_url = v)) }
-                    { self.field(ctx, tag, Rc::new(|f, v| f.tag = v)) }
-                    { self.field(ctx, sha256, Rc::new(|f, v| f.sha256 = v)) }
+                    { w.field(base_url, Rc::new(|f, v| f.base_url = v)) }
+                    { w.field(tag, Rc::new(|f, v| f.tag = v)) }
+                    { w.field(sha256, Rc::new(|f, v| f.sha256 = v)) }
                 </details>
             </fieldset>
         }
@@ -124,26 +125,28 @@ impl App {
 
     fn view_access(&self, ctx: &Context<Self>) -> Html {
         let form = &self.form;
+        let w = self.widgets();
         let keys = Field::list("SSH public keys for root", "ssh_authorized_keys", &form.keys, ListKind::Lines)
             .hint("one per line, as in authorized_keys (the contents of a .pub file)")
             .placeholder("ssh-ed25519 AAAA… you@laptop");
-        let keys_messages = self.messages(&keys.id, Some((ListKind::Lines, &form.keys)));
+        let keys_messages = w.messages(&keys.id, Some((ListKind::Lines, &form.keys)));
         let onkeys = ctx.link().callback(|e: InputEvent| Msg::Keys(input_value(&e)));
         let hostname = Field::line("Host name", "hostname", &form.hostname).hint("optional, one label such as web1");
         html! {
             <fieldset>
                 <legend>{ "Access" }</legend>
-                { self.field_with(keys, keys_messages, onkeys, self.keys_ref.clone()) }
+                { w.field_with(keys, keys_messages, onkeys, self.keys_ref.clone()) }
                 if self.key_warning {
                     <p class="warning" role="alert" id="private-key-warning">{ PRIVATE_KEY_WARNING }</p>
                 }
-                { self.field(ctx, hostname, Rc::new(|f, v| f.hostname = v)) }
+                { w.field(hostname, Rc::new(|f, v| f.hostname = v)) }
             </fieldset>
         }
     }
 
     fn view_network(&self, ctx: &Context<Self>) -> Html {
         let form = &self.form;
+        let w = self.widgets();
         let nameservers = Field::list("Nameservers", "nameservers", &form.nameservers, ListKind::Words)
             .hint("IP addresses, one per line");
         html! {
@@ -152,17 +155,18 @@ impl App {
                 <p class="hint">
                     { "Without interfaces the installer uses DHCP and router advertisements on every ethernet link." }
                 </p>
-                { for form.interfaces.iter().enumerate().map(|(i, iface)| self.view_interface(ctx, i, iface)) }
+                { for form.interfaces.iter().enumerate().map(|(i, iface)| self.view_interface(i, iface)) }
                 <button type="button" id="add-interface" onclick={ctx.link().callback(|_| Msg::AddInterface)}>
                     { "Add interface" }
                 </button>
-                { self.field(ctx, nameservers, Rc::new(|f, v| f.nameservers = v)) }
+                { w.field(nameservers, Rc::new(|f, v| f.nameservers = v)) }
             </fieldset>
         }
     }
 
-    fn view_kernel(&self, ctx: &Context<Self>) -> Html {
+    fn view_kernel(&self) -> Html {
         let form = &self.form;
+        let w = self.widgets();
         let params = Field::list("Kernel parameters", "kernel_params", &form.kernel_params, ListKind::Words)
             .hint("separated by spaces, e.g. console=ttyS0,115200");
         let delay = Field::line("kexec delay (seconds)", "kexec.delay_seconds", &form.delay);
@@ -172,10 +176,10 @@ impl App {
         html! {
             <fieldset>
                 <legend>{ "Kernel and kexec" }</legend>
-                { self.field(ctx, params, Rc::new(|f, v| f.kernel_params = v)) }
+                { w.field(params, Rc::new(|f, v| f.kernel_params = v)) }
                 <div class="row">
-                    { self.field(ctx, delay, Rc::new(|f, v| f.delay = v)) }
-                    { self.field(ctx, flags, Rc::new(|f, v| f.extra_flags = v)) }
+                    { w.field(delay, Rc::new(|f, v| f.delay = v)) }
+                    { w.field(flags, Rc::new(|f, v| f.extra_flags = v)) }
                 </div>
             </fieldset>
         }

@@ -13,11 +13,10 @@ mod outputs_view;
 mod update;
 mod widgets;
 
-use std::collections::HashMap;
+use std::rc::Rc;
 
 use gloo::events::EventListener;
 use gloo::file::callbacks::FileReader;
-use nixos_images_core::effects::Notice;
 use nixos_images_core::{FieldError, ImageKind, Request, ValidRequest};
 use yew::prelude::*;
 
@@ -25,6 +24,7 @@ use crate::browser;
 use crate::form::Form;
 use msg::{Msg, Tab};
 use outputs::Outputs;
+use widgets::{Notes, Widgets};
 
 pub fn start() {
     yew::Renderer::<App>::new().render();
@@ -34,11 +34,12 @@ pub struct App {
     form: Form,
     request: Request,
     errors: Vec<FieldError>,
-    /// `errors` by the id of the input that shows them (`form::input_for`, worked out once per edit).
-    errors_at: HashMap<String, Vec<FieldError>>,
-    /// What the chosen installer ignores or applies only in part, by the id of the input it is shown at (strict:
-    /// errors instead).
-    notices_at: HashMap<String, Vec<Notice>>,
+    /// The errors and notices of every input.
+    notes: Notes,
+    /// Those of each interface's inputs, the interface components' properties.
+    interface_notes: Vec<Rc<Notes>>,
+    /// Sends a message to this component; the same callback for the component's life.
+    send: Callback<Msg>,
     valid: Option<ValidRequest>,
     outputs: Option<Outputs>,
     tab: Tab,
@@ -51,6 +52,12 @@ pub struct App {
     keys_ref: NodeRef,
     marked: bool,
     _hash_listener: EventListener,
+}
+
+impl App {
+    fn widgets(&self) -> Widgets<'_> {
+        Widgets { notes: &self.notes, send: &self.send }
+    }
 }
 
 impl Component for App {
@@ -66,8 +73,9 @@ impl Component for App {
             form: Form::default(),
             request: Request::default(),
             errors: vec![],
-            errors_at: HashMap::new(),
-            notices_at: HashMap::new(),
+            notes: Notes::default(),
+            interface_notes: vec![],
+            send: ctx.link().callback(|msg: Msg| msg),
             valid: None,
             outputs: None,
             tab: Tab::Install,

@@ -2,6 +2,7 @@
 //! link, import, example and reset.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use nixos_images_core::effects::{self, Notice};
 use nixos_images_core::render::{bundle, ipxe, overlay};
@@ -11,6 +12,7 @@ use yew::prelude::*;
 
 use super::msg::{Download, Msg, Tab};
 use super::outputs::Outputs;
+use super::widgets::Notes;
 use super::App;
 use crate::browser;
 use crate::form::{input_for, Form, InterfaceForm, RouteForm};
@@ -34,12 +36,31 @@ impl App {
         }
         self.valid = if errors.is_empty() { verdict.ok() } else { None };
         let notices: Vec<Notice> = self.valid.as_ref().map(effects::notices).unwrap_or_default();
-        self.notices_at = by_input(&notices, |n| &n.path);
-        self.errors_at = by_input(&errors, |e: &FieldError| &e.path);
+        self.notes =
+            Notes { errors: by_input(&errors, |e: &FieldError| &e.path), notices: by_input(&notices, |n| &n.path) };
+        self.interface_notes = self.per_interface();
         self.outputs = self.valid.as_ref().map(Outputs::render);
         self.errors = errors;
         browser::save_draft(&request.to_toml());
         self.request = request;
+    }
+
+    /// The notes of each interface's inputs (ids `f-interfaces-<i>-…`).
+    fn per_interface(&self) -> Vec<Rc<Notes>> {
+        let mut per: Vec<Notes> = self.form.interfaces.iter().map(|_| Notes::default()).collect();
+        let interface =
+            |id: &str| -> Option<usize> { id.strip_prefix("f-interfaces-")?.split('-').next()?.parse().ok() };
+        for (id, errors) in &self.notes.errors {
+            if let Some(notes) = interface(id).and_then(|i| per.get_mut(i)) {
+                notes.errors.insert(id.clone(), errors.clone());
+            }
+        }
+        for (id, notices) in &self.notes.notices {
+            if let Some(notes) = interface(id).and_then(|i| per.get_mut(i)) {
+                notes.notices.insert(id.clone(), notices.clone());
+            }
+        }
+        per.into_iter().map(Rc::new).collect()
     }
 
     pub(super) fn load(&mut self, req: &Request) {

@@ -1,13 +1,30 @@
 //! The form's widgets: a labelled text input or textarea, select or checkbox, each with its inline errors and the
 //! installer's notices, wired to `aria-invalid` and `aria-describedby`.
 
+use std::collections::HashMap;
+
 use nixos_images_core::effects::Notice;
+use nixos_images_core::FieldError;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use super::msg::{Edit, Msg};
-use super::App;
 use crate::form::{field_id, messages_for_input, ListKind};
+
+/// The errors, and what the chosen installer ignores or applies only in part (strict: errors instead), by the id
+/// of the input that shows them (`form::input_for`, worked out once per edit).
+#[derive(Default, PartialEq)]
+pub struct Notes {
+    pub errors: HashMap<String, Vec<FieldError>>,
+    pub notices: HashMap<String, Vec<Notice>>,
+}
+
+/// What the widgets are drawn with: the notes of their inputs and the callback their messages go to.
+#[derive(Clone, Copy)]
+pub struct Widgets<'a> {
+    pub notes: &'a Notes,
+    pub send: &'a Callback<Msg>,
+}
 
 /// A text input or textarea bound to a form field, with its label, hint and inline error.
 pub struct Field<'a> {
@@ -58,23 +75,30 @@ fn error_list(id: String, messages: &[String]) -> Html {
     }
 }
 
-impl App {
+impl Widgets<'_> {
+    /// A click handler that sends `msg`.
+    pub fn click(&self, msg: impl Fn() -> Msg + 'static) -> Callback<MouseEvent> {
+        let send = self.send.clone();
+        Callback::from(move |_| send.emit(msg()))
+    }
+
     /// The messages shown at the input `id` (list entries labelled by line or word).
-    pub(super) fn messages(&self, id: &str, list: Option<(ListKind, &str)>) -> Vec<String> {
-        match self.errors_at.get(id) {
+    pub fn messages(&self, id: &str, list: Option<(ListKind, &str)>) -> Vec<String> {
+        match self.notes.errors.get(id) {
             Some(errors) => messages_for_input(errors, id, list),
             None => vec![],
         }
     }
 
     /// A field whose input event sets the form through `edit`.
-    pub(super) fn field(&self, ctx: &Context<Self>, f: Field<'_>, edit: Edit) -> Html {
+    pub fn field(&self, f: Field<'_>, edit: Edit) -> Html {
         let messages = self.messages(&f.id, f.list.map(|k| (k, f.value)));
-        let onset = ctx.link().callback(move |e: InputEvent| Msg::Set(edit.clone(), input_value(&e)));
+        let send = self.send.clone();
+        let onset = Callback::from(move |e: InputEvent| send.emit(Msg::Set(edit.clone(), input_value(&e))));
         self.field_with(f, messages, onset, NodeRef::default())
     }
 
-    pub(super) fn field_with(
+    pub fn field_with(
         &self,
         f: Field<'_>,
         messages: Vec<String>,
@@ -124,7 +148,7 @@ impl App {
 
     /// The notices at one input: `warning`/`note` with the installer's reason, or nothing.
     fn view_notices(&self, id: &str) -> Option<Html> {
-        let here: &[Notice] = self.notices_at.get(id)?;
+        let here: &[Notice] = self.notes.notices.get(id)?;
         let item = |n: &Notice| {
             let severity = n.severity.as_str();
             html! {
@@ -139,20 +163,13 @@ impl App {
     }
 
     /// A select for the field at `path`; `options` are (value, label).
-    pub(super) fn select(
-        &self,
-        ctx: &Context<Self>,
-        label: &str,
-        path: &str,
-        value: &str,
-        options: &[(&str, &str)],
-        edit: Edit,
-    ) -> Html {
+    pub fn select(&self, label: &str, path: &str, value: &str, options: &[(&str, &str)], edit: Edit) -> Html {
         let id = field_id(path);
         let messages = self.messages(&id, None);
-        let onchange = ctx
-            .link()
-            .callback(move |e: Event| Msg::Set(edit.clone(), e.target_unchecked_into::<HtmlSelectElement>().value()));
+        let send = self.send.clone();
+        let onchange = Callback::from(move |e: Event| {
+            send.emit(Msg::Set(edit.clone(), e.target_unchecked_into::<HtmlSelectElement>().value()))
+        });
         let err_id = format!("{id}-err");
         let invalid = !messages.is_empty();
         let option = |(v, l): &(&str, &str)| {
@@ -171,10 +188,11 @@ impl App {
     }
 
     /// A checkbox for a form flag; `edit` gets `"1"` when checked, `""` when not.
-    pub(super) fn checkbox(&self, ctx: &Context<Self>, label: &str, id: String, checked: bool, edit: Edit) -> Html {
-        let onchange = ctx.link().callback(move |e: Event| {
+    pub fn checkbox(&self, label: &str, id: String, checked: bool, edit: Edit) -> Html {
+        let send = self.send.clone();
+        let onchange = Callback::from(move |e: Event| {
             let on = e.target_unchecked_into::<HtmlInputElement>().checked();
-            Msg::Set(edit.clone(), if on { "1" } else { "" }.into())
+            send.emit(Msg::Set(edit.clone(), if on { "1" } else { "" }.into()))
         });
         let notices = self.view_notices(&id);
         html! {
