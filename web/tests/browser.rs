@@ -9,11 +9,8 @@
 //! skipped, except under CI=true, where it fails.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
@@ -21,115 +18,24 @@ use nixos_images_core::render::{bundle, cmdline, ipxe, kexec_command, networkd, 
 use nixos_images_core::{FieldPath, Request, RequestFormat, ValidRequest};
 use serde_json::{json, Value};
 use test_support::chromium::{self, Driver};
+use test_support::http::Server;
+use test_support::prerequisites::Prerequisites;
 
 const PREFIX: &str = "/sub/generator/";
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf()
-}
-
 fn dist_dir() -> PathBuf {
-    std::env::var_os("NIXOS_IMAGES_WEB_DIST").map(PathBuf::from).unwrap_or_else(|| workspace().join("target/web/dist"))
+    std::env::var_os("NIXOS_IMAGES_WEB_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| test_support::workspace().join("target/web/dist"))
 }
 
-/// `None` when everything is there; otherwise what is missing (a failure under CI=true).
-fn missing_prerequisite() -> Option<String> {
-    let dist = dist_dir();
-    for (what, path) in [
-        ("chromium", PathBuf::from(chromium::CHROMIUM)),
-        ("chromedriver", PathBuf::from(chromium::CHROMEDRIVER)),
-        ("the built page (web/build.sh)", dist.join("index.html")),
-    ] {
-        if !path.exists() {
-            return Some(format!("{what} is missing: {}", path.display()));
-        }
-    }
-    None
-}
-
-fn check_prerequisites() -> bool {
-    match missing_prerequisite() {
-        None => true,
-        Some(m) if std::env::var("CI").as_deref() == Ok("true") => panic!("CI=true and {m}"),
-        Some(m) => {
-            eprintln!("skipping the browser test: {m}");
-            false
-        }
-    }
-}
-
-/// A static file server for dist/ under [`PREFIX`], logging every request path.
-struct Server {
-    port: u16,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Server {
-    fn start(dist: PathBuf) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        let port = listener.local_addr().unwrap().port();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let log2 = log.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let dist = dist.clone();
-                let log = log2.clone();
-                std::thread::spawn(move || serve(stream, &dist, &log));
-            }
-        });
-        Server { port, log }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}{PREFIX}", self.port)
-    }
-}
-
-fn serve(mut stream: TcpStream, dist: &Path, log: &Mutex<Vec<String>>) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
-        return;
-    }
-    // Drain the headers.
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).map(|n| n == 0).unwrap_or(true) || h == "\r\n" {
-            break;
-        }
-    }
-    let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-    log.lock().unwrap().push(path.clone());
-    let file = path
-        .split(['?', '#'])
-        .next()
-        .and_then(|p| p.strip_prefix(PREFIX))
-        .filter(|p| !p.split('/').any(|s| s == ".." || s.starts_with('.')))
-        .map(|p| if p.is_empty() { "index.html" } else { p })
-        .map(|p| dist.join(p))
-        .filter(|p| p.is_file());
-    let response = match file {
-        Some(f) => {
-            let body = std::fs::read(&f).unwrap_or_default();
-            let mime = match f.extension().and_then(|e| e.to_str()) {
-                Some("html") => "text/html; charset=utf-8",
-                Some("js") => "text/javascript",
-                Some("wasm") => "application/wasm",
-                Some("css") => "text/css",
-                _ => "application/octet-stream",
-            };
-            let mut r = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: {mime}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
-                body.len()
-            )
-            .into_bytes();
-            r.extend(body);
-            r
-        }
-        None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
-    };
-    let _ = stream.write_all(&response);
+/// Chromium, chromedriver and the built page; without them the test is skipped, or fails under CI=true.
+fn prerequisites() -> bool {
+    Prerequisites::new()
+        .file(Path::new(chromium::CHROMIUM), "chromium")
+        .file(Path::new(chromium::CHROMEDRIVER), "chromedriver")
+        .file(&dist_dir().join("index.html"), "the built page (web/build.sh)")
+        .met()
 }
 
 /// A fresh Chromium profile whose downloads land in `downloads` and where `origin` may read the clipboard (to
@@ -147,20 +53,19 @@ async fn session(driver: &Driver, name: &str, origin: &str, downloads: &Path, ex
 }
 
 fn artifacts() -> PathBuf {
-    let dir = workspace().join("target/web-test");
+    let dir = test_support::workspace().join("target/web-test");
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 fn example(name: &str) -> Request {
-    let text = std::fs::read_to_string(workspace().join("examples").join(name)).unwrap();
-    Request::parse(&text, RequestFormat::Toml).unwrap()
+    test_support::examples::request(name)
 }
 
 /// What the CLI prints for a request, when its binary is built (`cargo test --workspace` builds it); core's render
 /// otherwise (the CLI prints exactly that).
 fn cli_bytes(req: &Request, args: &[&str], core: &[u8]) -> Vec<u8> {
-    let bin = workspace().join("target/debug/nixos-images-gen");
+    let bin = test_support::workspace().join("target/debug/nixos-images-gen");
     if !bin.exists() {
         return core.to_vec();
     }
@@ -336,12 +241,12 @@ async fn assert_only_own_files(c: &Client, server: &Server) {
         .map(|e| format!("{PREFIX}{}", e.unwrap().file_name().to_string_lossy()))
         .chain([PREFIX.to_string()])
         .collect();
-    let log = server.log.lock().unwrap().clone();
+    let log: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
     for path in &log {
         assert!(own.contains(path.split('?').next().unwrap()), "the page requested {path}, not one of its files");
     }
     let resources = js(c, "return performance.getEntriesByType('resource').map(e => e.name);").await;
-    let origin = format!("http://127.0.0.1:{}", server.port);
+    let origin = format!("http://127.0.0.1:{}", server.port());
     for r in resources.as_array().unwrap() {
         let r = r.as_str().unwrap();
         let path = r.strip_prefix(&origin).unwrap_or_else(|| panic!("the page fetched {r} from another origin"));
@@ -352,14 +257,14 @@ async fn assert_only_own_files(c: &Client, server: &Server) {
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_page_in_chromium() {
-    if !check_prerequisites() {
+    if !prerequisites() {
         return;
     }
     let t0 = Instant::now();
-    let server = Server::start(dist_dir());
+    let server = Server::start_under(&dist_dir(), PREFIX);
     let driver = Driver::start(None);
     let downloads = fresh_dir("downloads-light");
-    let origin = format!("http://127.0.0.1:{}", server.port);
+    let origin = format!("http://127.0.0.1:{}", server.port());
     let c = session(&driver, "light", &origin, &downloads, &[]).await;
     let result = light_session(&c, &server, &downloads).await;
     let _ = c.close().await;
@@ -386,7 +291,7 @@ async fn the_page_in_chromium() {
 /// Returns the share link of the filled form.
 async fn light_session(c: &Client, server: &Server, downloads: &Path) -> String {
     // Time to interactive: navigation start to the first rendered output, as the page records it.
-    c.goto(&server.url()).await.unwrap();
+    c.goto(&server.url("")).await.unwrap();
     let tti = wait_until(c, "the first output", "return document.body.dataset.firstOutputMs || null;").await;
     let nav = js(
         c,
@@ -492,7 +397,7 @@ async fn light_session(c: &Client, server: &Server, downloads: &Path) -> String 
     // Share link: the request is in the fragment, never the query; a fresh load restores the form.
     click(c, "share").await;
     let share = c.find(Locator::Id("share-url")).await.unwrap().prop("value").await.unwrap().unwrap();
-    assert!(share.starts_with(&server.url()) && share.contains("#r=1.") && !share.contains('?'), "{share}");
+    assert!(share.starts_with(&server.url("")) && share.contains("#r=1.") && !share.contains('?'), "{share}");
     click(c, "reset").await;
     assert_eq!(c.find(Locator::Id("f-hostname")).await.unwrap().prop("value").await.unwrap().as_deref(), Some(""));
     c.goto("about:blank").await.unwrap();
@@ -573,8 +478,119 @@ async fn light_session(c: &Client, server: &Server, downloads: &Path) -> String 
         "the secret is on the page or in storage"
     );
 
+    keystroke_timing(c).await;
     assert_only_own_files(c, server).await;
     share
+}
+
+/// The large request of the keystroke timing: 64 interfaces (each a static address and a route) and 256 SSH keys.
+fn large_request() -> Request {
+    use base64::Engine;
+    let mut req = example("static-hetzner.toml");
+    req.image = "kexec".into();
+    req.ssh_authorized_keys = (0..256u32)
+        .map(|i| {
+            // An ed25519 public key blob: its type, then 32 key bytes.
+            let mut blob = Vec::new();
+            for part in [&b"ssh-ed25519"[..], &[i as u8; 32]] {
+                blob.extend((part.len() as u32).to_be_bytes());
+                blob.extend(part);
+            }
+            format!("ssh-ed25519 {} key{i}@laptop", base64::engine::general_purpose::STANDARD.encode(blob))
+        })
+        .collect();
+    let template = req.interfaces[0].clone();
+    req.interfaces = (0..64u32)
+        .map(|i| {
+            let mut iface = template.clone();
+            iface.match_mac = Some(format!("52:54:00:12:{:02x}:{:02x}", i / 256, i % 256));
+            iface.match_name = None;
+            iface.dhcp = false;
+            iface.addresses = vec![format!("10.{i}.0.2/24")];
+            iface.routes = vec![nixos_images_core::request::RouteRequest {
+                destination: format!("172.16.{i}.0/24"),
+                gateway: Some(format!("10.{i}.0.1")),
+                on_link: false,
+            }];
+            iface
+        })
+        .collect();
+    req.validate().expect("the large request is valid");
+    req
+}
+
+/// Types `suffix` at the end of the input `id` one character at a time inside the page, as the browser's editing
+/// does for a key press (`insertText`, which fires the input event), and returns per keystroke the milliseconds from
+/// the edit to the outputs' DOM update and to the end of the style and layout that follow it.
+async fn time_keystrokes(c: &Client, id: &str, suffix: &str) -> Vec<(f64, f64)> {
+    let script = r#"
+        const [id, suffix, done] = arguments;
+        const input = document.getElementById(id);
+        const outputs = document.querySelector('section.outputs');
+        input.focus();
+        input.setSelectionRange(input.value.length, input.value.length);
+        const times = [];
+        let typed = 0;
+        const step = () => {
+            if (typed === suffix.length) { done(times); return; }
+            const key = suffix[typed];
+            typed += 1;
+            let t0 = 0;
+            const observer = new MutationObserver(() => {
+                observer.disconnect();
+                const dom = performance.now();
+                void document.body.offsetHeight;
+                times.push([dom - t0, performance.now() - t0]);
+                setTimeout(step, 20);
+            });
+            observer.observe(outputs, { childList: true, subtree: true, characterData: true, attributes: true });
+            t0 = performance.now();
+            document.execCommand('insertText', false, key);
+        };
+        step();
+    "#;
+    let v = c.execute_async(script, vec![json!(id), json!(suffix)]).await.expect("timing script");
+    v.as_array()
+        .expect("an array of timings")
+        .iter()
+        .map(|t| (t[0].as_f64().unwrap(), t[1].as_f64().unwrap()))
+        .collect()
+}
+
+fn print_timings(what: &str, times: &[(f64, f64)]) {
+    let stats = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2], v[v.len() - 1])
+    };
+    let (dom_median, dom_max) = stats(times.iter().map(|t| t.0).collect());
+    let (layout_median, layout_max) = stats(times.iter().map(|t| t.1).collect());
+    println!(
+        "keystroke re-render, {what} ({} keystrokes): outputs updated after median {dom_median:.1} ms (max \
+         {dom_max:.1}); with style and layout median {layout_median:.1} ms (max {layout_max:.1}); one frame is 16 ms",
+        times.len()
+    );
+}
+
+/// The time to re-render after one keystroke on the large request, printed (never asserted); the outputs after
+/// the typing must still be core's.
+async fn keystroke_timing(c: &Client) {
+    let mut req = large_request();
+    let file = artifacts().join("import-large.toml");
+    std::fs::write(&file, req.to_toml()).unwrap();
+    c.find(Locator::Id("import")).await.unwrap().send_keys(&file.display().to_string()).await.unwrap();
+    wait_until(c, "the large request", "return document.getElementById('interface-63') !== null;").await;
+    assert_outputs(c, &req).await;
+
+    let host = req.hostname.clone().unwrap_or_default();
+    let times = time_keystrokes(c, "f-hostname", "abcdefghijklmnopqrst").await;
+    print_timings("host name, 64 interfaces and 256 keys", &times);
+    req.hostname = Some(format!("{host}abcdefghijklmnopqrst"));
+    assert_outputs(c, &req).await;
+
+    let times = time_keystrokes(c, "f-ssh_authorized_keys", "abcdefghij").await;
+    print_timings("the last of 256 SSH keys", &times);
+    *req.ssh_authorized_keys.last_mut().unwrap() += "abcdefghij";
+    assert_outputs(c, &req).await;
 }
 
 async fn dark_session(c: &Client, share: &str) {
