@@ -102,34 +102,6 @@ fn case() -> impl Strategy<Value = Case> {
         })
 }
 
-/// Data with every kind of redundancy: text, runs, random bytes, repeats from up to the window's distance.
-fn data(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut rand = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    let mut v = Vec::with_capacity(len);
-    while v.len() < len {
-        match rand() % 5 {
-            0 => v.extend((0..rand() % 3000).map(|_| rand() as u8)),
-            1 => v.extend(std::iter::repeat_n(rand() as u8, (rand() % 2000) as usize)),
-            2 => v.extend_from_slice(b"init=\"/nix/store/abc-nixos-system/init\" kernelParams=\"console=ttyS0\"\n"),
-            3 if !v.is_empty() => {
-                let start = v.len() - 1 - (rand() as usize % v.len().min(32768));
-                for i in 0..(rand() % 600) as usize {
-                    v.push(v[start + i % (v.len() - start)]);
-                }
-            }
-            _ => v.extend((0..rand() % 500).map(|_| b"abcdefgh "[(rand() % 9) as usize])),
-        }
-    }
-    v.truncate(len);
-    v
-}
-
 fn gzip_member(m: &Member) -> Vec<u8> {
     let mut builder = GzBuilder::new();
     if m.name {
@@ -141,7 +113,7 @@ fn gzip_member(m: &Member) -> Vec<u8> {
     if m.extra {
         builder = builder.extra(vec![1, 2, 3, 4, 5]);
     }
-    let data = data(m.data_seed, m.len);
+    let data = test_support::bytes::mixed(m.data_seed, m.len);
     let mut e: GzEncoder<Vec<u8>> = builder.write(Vec::new(), Compression::new(m.level));
     let mut flushes = m.flushes.clone();
     flushes.sort_unstable();

@@ -568,34 +568,7 @@ mod tests {
         Ok(r)
     }
 
-    /// Data with every kind of redundancy: text, runs, random bytes, long-distance repeats.
-    fn mixed(seed: u64, len: usize) -> Vec<u8> {
-        let mut x = seed | 1;
-        let mut rand = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        let mut v = Vec::with_capacity(len);
-        while v.len() < len {
-            match rand() % 5 {
-                0 => v.extend((0..rand() % 3000).map(|_| rand() as u8)),
-                1 => v.extend(std::iter::repeat_n(rand() as u8, (rand() % 2000) as usize)),
-                2 => v.extend_from_slice(b"init=\"/nix/store/abc-nixos-system/init\" kernelParams=\"console=ttyS0\"\n"),
-                3 if v.len() > 40000 => {
-                    let start = v.len() - 1 - (rand() % 32000) as usize;
-                    let n = (rand() % 600) as usize;
-                    for i in 0..n {
-                        v.push(v[start + i % (v.len() - start)]);
-                    }
-                }
-                _ => v.extend((0..rand() % 500).map(|_| b"abcdefgh "[(rand() % 9) as usize])),
-            }
-        }
-        v.truncate(len);
-        v
-    }
+    use test_support::bytes::mixed;
 
     #[test]
     fn decodes_what_flate2_and_gzip_write() {

@@ -3,6 +3,7 @@
 //! in a private directory ([`nix`]), network namespaces with systemd-networkd ([`netns`]) and headless Chromium
 //! ([`chromium`], feature `browser`).
 
+pub mod bytes;
 pub mod examples;
 pub mod http;
 pub mod netns;
