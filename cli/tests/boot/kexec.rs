@@ -29,6 +29,9 @@ pub enum KexecMode {
     /// A release tarball without agent, customized on the host (`customize kexec-tarball --agent`) with keys and
     /// a static address that stage 1 does not have; stage 1 downloads, unpacks and runs `kexec/run`.
     Customized,
+    /// As [`KexecMode::InstallCommand`], from a stage 1 that OVMF booted (UEFI, the kernel's EFI stub), as most
+    /// cloud machines boot: the kexec must work from a UEFI kernel too.
+    InstallCommandUefi,
     /// As [`KexecMode::InstallCommand`], with an initrd too big for stage 1's RAM: the agent's preflight refuses,
     /// and the script stops before anything is loaded.
     PreflightRefusal,
@@ -38,6 +41,14 @@ pub enum KexecMode {
     /// configures its NIC from the units upstream's restore script would write. Stage 2 must show the request's
     /// host name and address, and reach the test's server with them.
     Upstream,
+}
+
+impl KexecMode {
+    /// Whether the person pastes the install command (`render kexec-command`) rather than running a customized
+    /// tarball.
+    fn uses_install_command(self) -> bool {
+        self != KexecMode::Customized
+    }
 }
 
 /// Stage 2's address in [`KexecMode::Upstream`] (stage 1 has another).
@@ -116,6 +127,7 @@ fn stage1_keys() -> Vec<String> {
 /// `sudo -i` from the deploy user), then `AFTER`.
 /// iproute2's `ip` is called by its path: Debian's busybox sh runs its own `ip` applet whatever PATH says.
 const STAGE1_INIT: &str = r#"say stage 1
+if [ -d /sys/firmware/efi ]; then kv firmware uefi; else kv firmware bios; fi
 load_modules
 sysctl -qw net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
 ip=/usr/local/bin/ip
@@ -196,8 +208,7 @@ pub fn run(name: &'static str, mode: KexecMode) {
     req.kexec.delay_seconds = 1;
     let padding = if mode == KexecMode::PreflightRefusal { 440 << 20 } else { 0 };
     let stage2 = if mode == KexecMode::Upstream { Stage2::Upstream } else { Stage2::Agent };
-    let release =
-        release_tarball(fx, matches!(mode, KexecMode::InstallCommand | KexecMode::PreflightRefusal), padding, stage2);
+    let release = release_tarball(fx, mode.uses_install_command() && mode != KexecMode::Upstream, padding, stage2);
     if mode == KexecMode::Upstream {
         let text = format!(
             "[[interfaces]]\nmatch_mac = \"{MAC}\"\ndhcp = false\naddresses = [\"{UPSTREAM_ADDRESS}\"]\n\
@@ -210,7 +221,7 @@ pub fn run(name: &'static str, mode: KexecMode) {
     let tarball_name = kexec_command::tarball_name(&validate(&req));
 
     let user_steps = match mode {
-        KexecMode::InstallCommand | KexecMode::PreflightRefusal | KexecMode::Upstream => {
+        _ if mode.uses_install_command() => {
             req.release.kexec_tarball_sha256 = Some(sha256(&release.tar_gz));
             let valid = validate(&req);
             let dir = www.join("release").join(valid.release().tag.as_str());
@@ -221,7 +232,7 @@ pub fn run(name: &'static str, mode: KexecMode) {
             // The paste-able command, as the CLI renders it.
             String::from_utf8(gen_args(&["render", "kexec-command", "-r"], &request_file)).unwrap()
         }
-        KexecMode::Customized => {
+        _ => {
             req = customized_request(req);
             let release_file = sc.dir.join(&tarball_name);
             fs::write(&release_file, &release.tar_gz).unwrap();
@@ -265,7 +276,7 @@ pub fn run(name: &'static str, mode: KexecMode) {
     }
     let after = match mode {
         // The kexec replaces this kernel within the delay; if it does not, say so.
-        KexecMode::InstallCommand | KexecMode::Customized | KexecMode::Upstream => {
+        KexecMode::InstallCommand | KexecMode::InstallCommandUefi | KexecMode::Customized | KexecMode::Upstream => {
             "sleep 90\nfail \"no kexec within 90 s\"\n".to_string()
         }
         KexecMode::PreflightRefusal => format!(
@@ -307,7 +318,7 @@ pub fn run(name: &'static str, mode: KexecMode) {
     let server = test_support::http::Server::start(&www);
     let vm = Vm {
         name: "kexec".into(),
-        firmware: Firmware::Bios,
+        firmware: if mode == KexecMode::InstallCommandUefi { Firmware::Uefi } else { Firmware::Bios },
         boot: Boot::Kernel {
             kernel: fx.vmlinuz.clone(),
             initrd: Some(stage1_initrd),
@@ -336,6 +347,8 @@ pub fn run(name: &'static str, mode: KexecMode) {
     let what = format!("{name}\n{}", run.tail());
     let s1 = report.stages.iter().find(|s| s.name == "1").unwrap_or_else(|| panic!("stage 1 never started: {what}"));
     assert!(s1.fails.is_empty(), "{what}\nstage 1 failed: {:?}", s1.fails);
+    let firmware = if mode == KexecMode::InstallCommandUefi { "uefi" } else { "bios" };
+    assert_eq!(s1.kv("firmware"), firmware, "{what}\nstage 1's firmware");
     let downloaded = match mode {
         KexecMode::Customized => format!("/custom/{tarball_name}"),
         _ => format!("/release/{}/{tarball_name}", valid.release().tag),

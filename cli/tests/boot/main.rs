@@ -106,6 +106,11 @@ fn kexec_4_install_command() {
 }
 
 #[test]
+fn kexec_8_install_command_from_uefi() {
+    kexec::run("kexec-8-uefi-install-command", kexec::KexecMode::InstallCommandUefi);
+}
+
+#[test]
 fn kexec_5_customized_tarball() {
     kexec::run("kexec-5-customized-tarball", kexec::KexecMode::Customized);
 }
