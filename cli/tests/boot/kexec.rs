@@ -319,6 +319,7 @@ pub fn run(name: &'static str, mode: KexecMode) {
     let vm = Vm {
         name: "kexec".into(),
         firmware: if mode == KexecMode::InstallCommandUefi { Firmware::Uefi } else { Firmware::Bios },
+        typing: vec![],
         boot: Boot::Kernel {
             kernel: fx.vmlinuz.clone(),
             initrd: Some(stage1_initrd),

@@ -101,6 +101,11 @@ fn netboot_3_uefi_dhcp() {
 }
 
 #[test]
+fn netboot_9_uefi_static_without_dhcp() {
+    netboot::run("netboot-9-uefi-static", netboot::NetbootMode::UefiStatic);
+}
+
+#[test]
 fn kexec_4_install_command() {
     kexec::run("kexec-4-install-command", kexec::KexecMode::InstallCommand);
 }

@@ -9,8 +9,11 @@ use std::time::Duration;
 use nixos_images_core::render::{cmdline, networkd, overlay};
 
 use super::guest::{Initramfs, Report};
-use super::qemu::{Boot, Firmware, Forward, Nic, Vm};
+use super::qemu::{Boot, Firmware, Forward, Nic, Typing, Vm};
 use super::{example, fixtures, gen, pcap, printable, validate, Scenario};
+
+/// Debian's iPXE as an EFI application (package ipxe), with its own NIC drivers.
+const IPXE_EFI: &str = "/usr/lib/ipxe/ipxe.efi";
 
 /// The guest MAC of the netboot example (`examples/netboot-static.toml`).
 const NETBOOT_MAC: &str = "52:54:00:ab:cd:ef";
@@ -24,7 +27,28 @@ pub enum NetbootMode {
     BiosStatic,
     /// OVMF, the NIC's iPXE (EFI driver of the same ROM), DHCP.
     UefiDhcp,
+    /// OVMF boots Debian's `ipxe.efi` from a disk (the NIC has no ROM), and a person at its prompt on the serial
+    /// console gives it a temporary address and chains our script (Debian's 2019 iPXE reads no `autoexec.ipxe`);
+    /// the request's NIC is static and nothing may use DHCP.
+    UefiStatic,
 }
+
+impl NetbootMode {
+    fn is_static(self) -> bool {
+        matches!(self, NetbootMode::BiosStatic | NetbootMode::UefiStatic)
+    }
+    fn is_uefi(self) -> bool {
+        matches!(self, NetbootMode::UefiDhcp | NetbootMode::UefiStatic)
+    }
+}
+
+/// What a person types at the iPXE prompt of a network without DHCP: a temporary address, then our script.
+const BOOTSTRAP: [&str; 4] = [
+    "set net0/ip 192.0.2.99",
+    "set net0/netmask 255.255.255.0",
+    "ifopen net0",
+    "chain http://192.0.2.100/netboot.ipxe",
+];
 
 /// The netboot guest's `/init` (in the release-shaped initrd): reports the command line, the firmware and the
 /// overlay files the kernel unpacked, then applies the overlay with the agent into /testroot and reports that.
@@ -42,14 +66,14 @@ pub fn run(name: &'static str, mode: NetbootMode) {
     let Some(mut sc) = Scenario::start(name) else { return };
     let fx = fixtures::get();
     let (net, host, dns, server) = match mode {
-        NetbootMode::BiosStatic => ("192.0.2.0/24", "192.0.2.1", "192.0.2.53", "192.0.2.100"),
+        NetbootMode::BiosStatic | NetbootMode::UefiStatic => ("192.0.2.0/24", "192.0.2.1", "192.0.2.53", "192.0.2.100"),
         _ => ("10.0.2.0/24", "10.0.2.2", "10.0.2.3", "10.0.2.100"),
     };
 
     // The request: the netboot example, with the release on the test's server (and DHCP, but for the static case).
     let mut req = example("netboot-static.toml");
     req.release.base_url = Some(format!("http://{server}/release"));
-    if mode != NetbootMode::BiosStatic {
+    if !mode.is_static() {
         req.interfaces[0].dhcp = true;
     }
     let valid = validate(&req);
@@ -81,29 +105,36 @@ pub fn run(name: &'static str, mode: NetbootMode) {
 
     let server_http = test_support::http::Server::start(&www);
     let pcap = sc.dir.join("guest.pcap");
+    let mut typing = Vec::new();
     let (firmware, boot, bootfile, rom) = match mode {
         NetbootMode::BiosDhcp => (Firmware::Bios, Boot::Network, Some(format!("http://{server}/netboot.ipxe")), true),
         NetbootMode::UefiDhcp => (Firmware::Uefi, Boot::Network, Some(format!("http://{server}/netboot.ipxe")), true),
         NetbootMode::BiosStatic => {
-            // What a person types at the iPXE prompt of a network without DHCP: a temporary address, then chain.
+            // The person's lines as a script ipxe.lkrn runs (the BIOS iPXE takes one as its initrd).
             let bootstrap = sc.dir.join("bootstrap.ipxe");
-            fs::write(
-                &bootstrap,
-                format!(
-                    "#!ipxe\necho bootstrap: a temporary address, then our script\n\
-                     set net0/ip 192.0.2.99\nset net0/netmask 255.255.255.0\nifopen net0\n\
-                     chain http://{server}/netboot.ipxe\n"
-                ),
-            )
-            .unwrap();
+            let script =
+                format!("#!ipxe\necho bootstrap: a temporary address, then our script\n{}\n", BOOTSTRAP.join("\n"));
+            fs::write(&bootstrap, script).unwrap();
             let boot = Boot::Kernel { kernel: fx.ipxe_lkrn.clone(), initrd: Some(bootstrap), append: None };
             (Firmware::Bios, boot, None, false)
+        }
+        NetbootMode::UefiStatic => {
+            let esp = sc.dir.join("esp");
+            fs::create_dir_all(esp.join("EFI/BOOT")).unwrap();
+            fs::copy(IPXE_EFI, esp.join("EFI/BOOT/BOOTX64.EFI")).unwrap_or_else(|e| panic!("copying {IPXE_EFI}: {e}"));
+            // Ctrl-B at iPXE's banner, then each line at its prompt.
+            typing.push(Typing { after: "Ctrl-B", keys: "\u{2}".into() });
+            for line in BOOTSTRAP {
+                typing.push(Typing { after: "iPXE>", keys: format!("{line}\r") });
+            }
+            (Firmware::Uefi, Boot::EfiDisk { dir: esp }, None, false)
         }
     };
     let vm = Vm {
         name: "netboot".into(),
         firmware,
         boot,
+        typing,
         nic: Nic {
             mac: NETBOOT_MAC,
             net,
@@ -112,11 +143,11 @@ pub fn run(name: &'static str, mode: NetbootMode) {
             bootfile,
             forward: Forward { guest_addr: server, host_port: server_http.port() },
             rom,
-            ipv6: mode != NetbootMode::BiosStatic,
-            pcap: (mode == NetbootMode::BiosStatic).then(|| pcap.clone()),
+            ipv6: !mode.is_static(),
+            pcap: mode.is_static().then(|| pcap.clone()),
         },
         mem_mib: 512,
-        timeout: Duration::from_secs(if mode == NetbootMode::UefiDhcp { 150 } else { 120 }),
+        timeout: Duration::from_secs(if mode.is_uefi() { 180 } else { 120 }),
         dir: sc.dir.clone(),
     };
     let run = sc.run(&vm);
@@ -140,7 +171,7 @@ pub fn run(name: &'static str, mode: NetbootMode) {
     assert!(st.fails.is_empty() && st.ended, "{what}\nthe guest failed: {:?}", st.fails);
 
     // Booted as asked, with the request's parameters on the kernel command line (appended through ${cmdline}).
-    let expected_firmware = if mode == NetbootMode::UefiDhcp { "uefi" } else { "bios" };
+    let expected_firmware = if mode.is_uefi() { "uefi" } else { "bios" };
     assert_eq!(st.kv("firmware"), expected_firmware, "{what}");
     let words: Vec<&str> = st.kv("cmdline").split_whitespace().collect();
     let params = cmdline::line(&valid);
@@ -159,10 +190,10 @@ pub fn run(name: &'static str, mode: NetbootMode) {
     let probe =
         words.iter().find_map(|w| w.strip_prefix("nixos_images_test.ipxe=")).expect("probe on the command line");
     let probe: Vec<&str> = probe.split(',').collect();
-    let platform = if mode == NetbootMode::UefiDhcp { "efi" } else { "pcbios" };
+    let platform = if mode.is_uefi() { "efi" } else { "pcbios" };
     assert_eq!((probe[0], probe[1]), (platform, NETBOOT_MAC), "{what}\niPXE platform and NIC: {probe:?}");
     match mode {
-        NetbootMode::BiosStatic => assert_eq!(
+        NetbootMode::BiosStatic | NetbootMode::UefiStatic => assert_eq!(
             probe[2..],
             ["192.0.2.77", "255.255.255.0", "192.0.2.1", "192.0.2.53", ""],
             "{what}\niPXE's address, netmask, gateway, DNS and DHCP server should be the request's static ones, \
@@ -209,7 +240,7 @@ pub fn run(name: &'static str, mode: NetbootMode) {
         "{what}\nnameservers not installed: {resolved:?}"
     );
 
-    if mode == NetbootMode::BiosStatic {
+    if mode.is_static() {
         check_no_dhcp(&pcap, &what);
     }
 }

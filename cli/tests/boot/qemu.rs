@@ -45,6 +45,8 @@ pub enum Firmware {
 pub enum Boot {
     /// From the NIC (its option ROM's iPXE, DHCP, the bootfile).
     Network,
+    /// OVMF boots `EFI/BOOT/BOOTX64.EFI` from this directory, served as a read-only FAT disk (qemu's vvfat).
+    EfiDisk { dir: PathBuf },
     /// `-kernel` (and `-initrd`, `-append`).
     Kernel { kernel: PathBuf, initrd: Option<PathBuf>, append: Option<String> },
 }
@@ -53,11 +55,20 @@ pub struct Vm {
     pub name: String,
     pub firmware: Firmware,
     pub boot: Boot,
+    /// What a person types on the serial console, each after a text the guest prints (see [`Typing`]).
+    pub typing: Vec<Typing>,
     pub nic: Nic,
     pub mem_mib: u32,
     pub timeout: Duration,
     /// Where the serial console and qemu's own output go.
     pub dir: PathBuf,
+}
+
+/// One line a person types at the serial console once `after` has appeared (counting from the previous line's
+/// prompt), one key at a time.
+pub struct Typing {
+    pub after: &'static str,
+    pub keys: String,
 }
 
 /// Serial console texts after which the guest cannot succeed any more: the VM is stopped right away.
@@ -108,7 +119,12 @@ impl Vm {
         push("-m");
         push(&self.mem_mib.to_string());
         push("-serial");
-        push(&format!("file:{}", serial.display()));
+        if self.typing.is_empty() {
+            push(&format!("file:{}", serial.display()));
+        } else {
+            // A socket the harness types into and copies to the log (qemu waits for it before starting the guest).
+            push(&format!("unix:{},server=on,wait=on", self.console_socket().display()));
+        }
         match self.firmware {
             Firmware::Uefi => {
                 push("-drive");
@@ -148,6 +164,12 @@ impl Vm {
                 push("-boot");
                 push("n");
             }
+            Boot::EfiDisk { dir } => {
+                push("-drive");
+                push(&format!("if=none,id=esp,format=raw,readonly=on,file=fat:{}", dir.display()));
+                push("-device");
+                push("virtio-blk-pci,drive=esp,bootindex=0");
+            }
             Boot::Kernel { kernel, initrd, append } => {
                 a.push("-kernel".into());
                 a.push(kernel.into());
@@ -162,6 +184,53 @@ impl Vm {
             }
         }
         a
+    }
+
+    fn console_socket(&self) -> PathBuf {
+        self.dir.join(format!("{}.console.sock", self.name))
+    }
+
+    /// Connects to the console socket, copies everything to `log` and types [`Vm::typing`] as its prompts appear.
+    fn type_on_console(&self, log: &Path) -> std::thread::JoinHandle<()> {
+        let socket = self.console_socket();
+        let start = Instant::now();
+        let stream = loop {
+            match std::os::unix::net::UnixStream::connect(&socket) {
+                Ok(s) => break s,
+                Err(_) if start.elapsed() < Duration::from_secs(20) => std::thread::sleep(Duration::from_millis(50)),
+                Err(e) => panic!("qemu's console socket {}: {e}", socket.display()),
+            }
+        };
+        let lines: Vec<(String, Vec<u8>)> =
+            self.typing.iter().map(|t| (t.after.to_string(), t.keys.clone().into_bytes())).collect();
+        let mut log = fs::File::create(log).unwrap();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            let mut writer = stream.try_clone().unwrap();
+            let mut reader = stream;
+            let mut seen = Vec::new();
+            let mut next = 0;
+            let mut from = 0;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let _ = log.write_all(&buf[..n]);
+                let _ = log.flush();
+                seen.extend_from_slice(&buf[..n]);
+                while let Some((after, keys)) = lines.get(next) {
+                    let Some(at) = find(&seen[from..], after.as_bytes()) else { break };
+                    from += at + after.len();
+                    for k in keys {
+                        // One key at a time, as typed: firmware consoles drop keys sent in a burst.
+                        let _ = writer.write_all(&[*k]);
+                        std::thread::sleep(Duration::from_millis(15));
+                    }
+                    next += 1;
+                }
+            }
+        })
     }
 
     /// Boots the guest and waits until it powers off (qemu exits) or the timeout, which kills it.
@@ -186,6 +255,7 @@ impl Vm {
             .stderr(out)
             .spawn()
             .unwrap_or_else(|e| panic!("starting qemu-system-x86_64: {e}"));
+        let typist = (!self.typing.is_empty()).then(|| self.type_on_console(&serial));
         let mut last_look = Instant::now();
         let exited = loop {
             if child.try_wait().expect("waiting for qemu").is_some() {
@@ -210,8 +280,15 @@ impl Vm {
             std::thread::sleep(Duration::from_millis(100));
         };
         let elapsed = start.elapsed();
+        if let Some(t) = typist {
+            let _ = t.join();
+        }
         let serial = String::from_utf8_lossy(&fs::read(&serial).unwrap_or_default()).replace('\r', "");
         let qemu_output = fs::read_to_string(&qemu_log).unwrap_or_default();
         Run { serial, elapsed, exited, qemu_output }
     }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
