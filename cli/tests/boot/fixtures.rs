@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use super::qemu::GuestArch;
+
 /// Whether the boot tests run: always in CI (`CI=true`, where a missing tool fails them), and where
 /// `NIXOS_IMAGES_BOOT_TESTS=1` asks for them (`.ci/test` does). Elsewhere they are skipped, loudly: each boots
 /// qemu guests without KVM for minutes, which a plain `cargo test` should not do to a developer's machine.
@@ -38,7 +40,7 @@ pub fn fixtures_dir() -> PathBuf {
 }
 
 pub struct Fixtures {
-    /// Debian's kernel (bzImage).
+    /// Debian's kernel (bzImage; on aarch64 the arm64 `Image`).
     pub vmlinuz: PathBuf,
     /// The virtio-net modules, dependencies first: (name, file).
     pub modules: Vec<(String, PathBuf)>,
@@ -54,16 +56,107 @@ pub struct Fixtures {
     pub agent: PathBuf,
     /// The statically linked stand-in for upstream's installer (`testing/upstream-installer`).
     pub upstream_installer: PathBuf,
+    /// For a foreign architecture: the unpacked packages the guest's dynamically linked programs come from,
+    /// whose libraries every guest with such a program gets (on x86_64, `ldd` on this machine's programs).
+    pub sysroot: Option<Sysroot>,
+}
+
+#[derive(Clone)]
+pub struct Sysroot {
+    pub root: PathBuf,
+    /// The libraries, relative to `root` and to the guest's `/`.
+    pub libs: Vec<String>,
+}
+
+impl Sysroot {
+    /// A file of the sysroot, its symbolic links followed inside the sysroot (an absolute target is the
+    /// sysroot's, not this machine's).
+    pub fn read(&self, rel: &str) -> Vec<u8> {
+        let mut path = self.root.join(rel);
+        for _ in 0..16 {
+            match fs::read_link(&path) {
+                Ok(target) if target.is_absolute() => path = self.root.join(target.strip_prefix("/").unwrap()),
+                Ok(target) => path = path.parent().unwrap().join(target),
+                Err(_) => break,
+            }
+        }
+        fs::read(&path).unwrap_or_else(|e| panic!("reading {} (for {rel}): {e}", path.display()))
+    }
 }
 
 const TOOLS: &[&str] = &["qemu-system-x86_64", "busybox", "ldd", "cargo", "gzip", "tar", "sha256sum"];
 /// Debian's iPXE ROM for virtio-net (qemu's default romfile) and OVMF.
 const FILES: &[&str] = &[super::qemu::VIRTIO_ROM, "/usr/share/ovmf/OVMF.fd", "/usr/lib/ipxe/ipxe.lkrn"];
 
-/// The fixtures, checked and built once per test process.
+/// The x86_64 fixtures, checked and built once per test process.
 pub fn get() -> &'static Fixtures {
     static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
     FIXTURES.get_or_init(load)
+}
+
+/// The fixtures of an architecture.
+pub fn of(arch: GuestArch) -> &'static Fixtures {
+    static AARCH64: OnceLock<Fixtures> = OnceLock::new();
+    match arch {
+        GuestArch::X86_64 => get(),
+        GuestArch::Aarch64 => AARCH64.get_or_init(load_aarch64),
+    }
+}
+
+/// Debian's arm64 kernel, busybox, kexec and ip (`.ci/boot-fixtures` downloads them under aarch64/), AAVMF, and the
+/// agent and the upstream stand-in cross-built for aarch64.
+fn load_aarch64() -> Fixtures {
+    let dir = fixtures_dir().join("aarch64");
+    let root = dir.join("root");
+    let mut missing = vec![];
+    if which("qemu-system-aarch64").is_none() {
+        missing.push("`qemu-system-aarch64` (not on PATH)".to_string());
+    }
+    let modules = read_modules(&dir);
+    let libs: Vec<String> =
+        fs::read_to_string(dir.join("libs")).unwrap_or_default().lines().map(str::to_string).collect();
+    for file in [dir.join("vmlinuz"), dir.join("busybox"), root.join("sbin/kexec"), root.join("bin/ip")]
+        .into_iter()
+        .chain(modules.iter().map(|(_, p)| p.clone()))
+        .chain(["/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/AAVMF/AAVMF_VARS.fd"].map(PathBuf::from))
+    {
+        if !file.is_file() {
+            missing.push(file.display().to_string());
+        }
+    }
+    if modules.is_empty() || libs.is_empty() {
+        missing.push(format!("the module order and library list under {}", dir.display()));
+    }
+    assert!(
+        missing.is_empty(),
+        "the aarch64 boot tests need: {}.\nRun .ci/boot-fixtures (it installs the packages and downloads the rest).",
+        missing.join(", ")
+    );
+    let kernel_version = fs::read_to_string(dir.join("kernel.version")).unwrap_or_default().trim().to_string();
+    say(&format!(
+        "boot: aarch64 fixtures: kernel {kernel_version}, busybox, kexec and ip from Debian's arm64 packages"
+    ));
+    Fixtures {
+        vmlinuz: dir.join("vmlinuz"),
+        modules,
+        busybox: dir.join("busybox"),
+        kexec: root.join("sbin/kexec"),
+        ip: root.join("bin/ip"),
+        ipxe_lkrn: PathBuf::new(),
+        agent: build_static("nixos-images-cli", "nixos-images-agent", AARCH64_TARGET),
+        upstream_installer: build_static("upstream-installer", "upstream-installer", AARCH64_TARGET),
+        sysroot: Some(Sysroot { root, libs }),
+    }
+}
+
+/// Rust's aarch64 musl target: static binaries linked by the toolchain's rust-lld with its own musl objects.
+const AARCH64_TARGET: &str = "aarch64-unknown-linux-musl";
+const X86_64_TARGET: &str = "x86_64-unknown-linux-gnu";
+
+/// The virtio-net modules of DIR, dependencies first: (name, file).
+fn read_modules(dir: &Path) -> Vec<(String, PathBuf)> {
+    let order = fs::read_to_string(dir.join("modules.order")).unwrap_or_default();
+    order.lines().filter(|l| !l.is_empty()).map(|m| (m.to_string(), dir.join(format!("modules/{m}.ko")))).collect()
 }
 
 fn load() -> Fixtures {
@@ -88,9 +181,7 @@ fn load() -> Fixtures {
         missing.push("ip (Debian's iproute2)".into());
     }
     let dir = fixtures_dir();
-    let order = fs::read_to_string(dir.join("modules.order")).unwrap_or_default();
-    let modules: Vec<(String, PathBuf)> =
-        order.lines().filter(|l| !l.is_empty()).map(|m| (m.to_string(), dir.join(format!("modules/{m}.ko")))).collect();
+    let modules = read_modules(&dir);
     let vmlinuz = dir.join("vmlinuz");
     if !vmlinuz.is_file() || modules.is_empty() || modules.iter().any(|(_, p)| !p.is_file()) {
         missing.push(format!("the kernel and modules under {}", dir.display()));
@@ -112,33 +203,36 @@ fn load() -> Fixtures {
         ip: ip.unwrap(),
         ipxe_lkrn: PathBuf::from("/usr/lib/ipxe/ipxe.lkrn"),
         agent: build_static_agent(),
-        upstream_installer: build_static("upstream-installer", "upstream-installer"),
+        upstream_installer: build_static("upstream-installer", "upstream-installer", X86_64_TARGET),
+        sysroot: None,
     }
 }
 
 /// Builds `nixos-images-agent` statically with the command README.md documents (the same build as
 /// `agent_static.rs`, so whichever runs second finds it up to date).
 fn build_static_agent() -> PathBuf {
-    build_static("nixos-images-cli", "nixos-images-agent")
+    build_static("nixos-images-cli", "nixos-images-agent", X86_64_TARGET)
 }
 
-/// Builds a binary of the workspace statically (glibc, `crt-static`) into the static target directory.
-fn build_static(package: &str, bin: &str) -> PathBuf {
+/// Builds a binary of the workspace statically for `target` (glibc with `crt-static`, or musl) into the static
+/// target directory.
+fn build_static(package: &str, bin: &str, target: &str) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let start = std::time::Instant::now();
     let out = Command::new(&cargo)
         .current_dir(repo_root())
         .args(["build", "--release", "--locked", "-p", package, "--bin", bin])
-        .args(["--target", "x86_64-unknown-linux-gnu"])
+        .args(["--target", target])
         .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER", "rust-lld")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .output()
         .unwrap_or_else(|e| panic!("running {cargo:?} build: {e}"));
     assert!(out.status.success(), "building the static {bin} failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    say(&format!("boot: static {bin} built in {:.1} s", start.elapsed().as_secs_f64()));
+    say(&format!("boot: static {bin} for {target} built in {:.1} s", start.elapsed().as_secs_f64()));
     let target_dir =
         std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"));
-    let path = target_dir.join("x86_64-unknown-linux-gnu/release").join(bin);
+    let path = target_dir.join(target).join("release").join(bin);
     assert!(is_static(&path), "{} is not statically linked", path.display());
     path
 }

@@ -55,6 +55,9 @@ load_modules() {
 /// An initramfs under construction.
 pub struct Initramfs {
     pub cpio: Cpio,
+    /// Where a foreign architecture's libraries come from (see [`Fixtures::sysroot`]); added at most once.
+    sysroot: Option<fixtures::Sysroot>,
+    sysroot_added: bool,
 }
 
 impl Initramfs {
@@ -65,7 +68,7 @@ impl Initramfs {
             cpio.dir(dir, 0o755);
         }
         cpio.file("bin/busybox", 0o755, read(&fx.busybox));
-        let mut me = Initramfs { cpio };
+        let mut me = Initramfs { cpio, sysroot: fx.sysroot.clone(), sysroot_added: false };
         me.file(init_path.trim_start_matches('/'), 0o755, format!("{PRELUDE}{body}"));
         me
     }
@@ -102,11 +105,24 @@ impl Initramfs {
         self.libraries(host)
     }
 
-    /// The libraries a host program loads, at the paths `ldd` names (nothing for a static program).
+    /// The libraries a program loads (nothing for a static program): at the paths `ldd` names for this
+    /// machine's programs, or the sysroot's libraries for a foreign architecture's.
     pub fn libraries(&mut self, host: &Path) -> &mut Self {
-        if !fixtures::is_static(host) {
-            for lib in fixtures::libraries(host) {
-                self.file(lib.to_str().unwrap(), 0o755, read(&lib));
+        if fixtures::is_static(host) {
+            return self;
+        }
+        match self.sysroot.clone() {
+            Some(sysroot) if !self.sysroot_added => {
+                self.sysroot_added = true;
+                for lib in &sysroot.libs {
+                    self.file(lib, 0o755, sysroot.read(lib));
+                }
+            }
+            Some(_) => {}
+            None => {
+                for lib in fixtures::libraries(host) {
+                    self.file(lib.to_str().unwrap(), 0o755, read(&lib));
+                }
             }
         }
         self

@@ -17,7 +17,7 @@ use nixos_images_core::{Request, ValidRequest};
 
 use super::fixtures::{self, Fixtures};
 use super::guest::{Initramfs, Report, Stage};
-use super::qemu::{Boot, Firmware, Forward, Nic, Vm};
+use super::qemu::{Boot, Firmware, Forward, GuestArch, Nic, Vm};
 use super::units::{self, Net, Route};
 use super::{example, gen_args, validate, Scenario};
 
@@ -60,8 +60,11 @@ const REACHABLE: &str = "reachable.txt";
 const MAC: &str = "52:54:00:12:34:56";
 /// The release's NixOS init, as its run script names it; stage 2's init is there.
 const INIT: &str = "/nix/store/0c8hmp4kc1w2ivdk2rm1fz0ac0sjm2ns-nixos-system-nixos-kexec-26.05pre-git/init";
-/// The release's own kernel parameters (its run script's `kernelParams`).
-const RELEASE_PARAMS: &str = "console=ttyS0,115200 panic=-1 loglevel=1";
+/// The release's own kernel parameters (its run script's `kernelParams`): the serial console of the arch, and the
+/// guest powers off on a panic.
+fn release_params(arch: GuestArch) -> String {
+    format!("{} panic=-1 loglevel=1", arch.console())
+}
 /// The slirp address forwarded to the test's HTTP server.
 const SERVER: &str = "10.0.2.100";
 
@@ -195,9 +198,10 @@ echo "@@fail no init= on the kernel command line, or it is not in the initrd: $c
 /bin/busybox poweroff -f
 "#;
 
-pub fn run(name: &'static str, mode: KexecMode) {
-    let Some(mut sc) = Scenario::start(name) else { return };
-    let fx = fixtures::get();
+pub fn run(name: &'static str, mode: KexecMode, arch: GuestArch) {
+    let Some(mut sc) = Scenario::start_on(name, arch) else { return };
+    let fx = fixtures::of(arch);
+    let params = release_params(arch);
     let www = sc.dir.join("www");
 
     // The request: the Hetzner example without its interfaces (the machine's own network is kept), with the
@@ -206,9 +210,15 @@ pub fn run(name: &'static str, mode: KexecMode) {
     req.interfaces.clear();
     req.release.base_url = Some(format!("http://{SERVER}/release"));
     req.kexec.delay_seconds = 1;
+    req.arch = match arch {
+        GuestArch::X86_64 => "x86_64-linux",
+        GuestArch::Aarch64 => "aarch64-linux",
+    }
+    .into();
     let padding = if mode == KexecMode::PreflightRefusal { 440 << 20 } else { 0 };
     let stage2 = if mode == KexecMode::Upstream { Stage2::Upstream } else { Stage2::Agent };
-    let release = release_tarball(fx, mode.uses_install_command() && mode != KexecMode::Upstream, padding, stage2);
+    let with_agent = mode.uses_install_command() && mode != KexecMode::Upstream;
+    let release = release_tarball(fx, with_agent, padding, stage2, &params);
     if mode == KexecMode::Upstream {
         let text = format!(
             "[[interfaces]]\nmatch_mac = \"{MAC}\"\ndhcp = false\naddresses = [\"{UPSTREAM_ADDRESS}\"]\n\
@@ -318,13 +328,10 @@ pub fn run(name: &'static str, mode: KexecMode) {
     let server = test_support::http::Server::start(&www);
     let vm = Vm {
         name: "kexec".into(),
+        arch,
         firmware: if mode == KexecMode::InstallCommandUefi { Firmware::Uefi } else { Firmware::Bios },
         typing: vec![],
-        boot: Boot::Kernel {
-            kernel: fx.vmlinuz.clone(),
-            initrd: Some(stage1_initrd),
-            append: Some("console=ttyS0,115200 panic=-1 loglevel=1".into()),
-        },
+        boot: Boot::Kernel { kernel: fx.vmlinuz.clone(), initrd: Some(stage1_initrd), append: Some(params.clone()) },
         nic: Nic {
             mac: MAC,
             net: "10.0.2.0/24",
@@ -373,9 +380,9 @@ pub fn run(name: &'static str, mode: KexecMode) {
     let s2 = report.stages.iter().find(|s| s.name == "2").unwrap_or_else(|| panic!("no kexec into stage 2: {what}"));
     assert!(s2.fails.is_empty() && s2.ended, "{what}\nstage 2 failed: {:?}", s2.fails);
     if mode == KexecMode::Upstream {
-        check_upstream_stage2(s2, &valid, &what);
+        check_upstream_stage2(s2, &valid, &params, &what);
     } else {
-        check_stage2(s2, &valid, &what);
+        check_stage2(s2, &valid, &params, &what);
     }
 }
 
@@ -394,7 +401,7 @@ struct ReleaseTarball {
     initrd_len: usize,
 }
 
-fn release_tarball(fx: &Fixtures, with_agent: bool, padding: usize, kind: Stage2) -> ReleaseTarball {
+fn release_tarball(fx: &Fixtures, with_agent: bool, padding: usize, kind: Stage2, params: &str) -> ReleaseTarball {
     let mut stage2 = match kind {
         Stage2::Agent => Initramfs::new(fx, INIT, STAGE2_INIT),
         Stage2::Upstream => {
@@ -416,7 +423,7 @@ fn release_tarball(fx: &Fixtures, with_agent: bool, padding: usize, kind: Stage2
     let initrd_len = initrd.len();
     let release_run = format!(
         "#!/usr/bin/env bash\n# A release-shaped kexec/run (fixture of the boot tests): nixos-images keeps it as \
-         run.release and reads these two lines.\nset -ex\ninit=\"{INIT}\"\nkernelParams=\"{RELEASE_PARAMS}\"\n\
+         run.release and reads these two lines.\nset -ex\ninit=\"{INIT}\"\nkernelParams=\"{params}\"\n\
          SCRIPT_DIR=$( cd -- \"$( dirname -- \"${{BASH_SOURCE[0]}}\" )\" &> /dev/null && pwd )\n\
          echo \"@@fail the release's own run script ran\"\nexit 1\n"
     );
@@ -464,10 +471,10 @@ fn customized_request(mut req: Request) -> Request {
     req
 }
 
-fn check_stage2(s2: &Stage, req: &ValidRequest, what: &str) {
+fn check_stage2(s2: &Stage, req: &ValidRequest, release_params: &str, what: &str) {
     // Booted by kexec with the release's init and parameters, then the request's.
     let mut want = vec![format!("init={INIT}")];
-    want.extend(RELEASE_PARAMS.split_whitespace().map(String::from));
+    want.extend(release_params.split_whitespace().map(String::from));
     want.extend(cmdline::line(req).split_whitespace().map(String::from));
     let got: Vec<String> = s2.kv("cmdline").split_whitespace().map(String::from).collect();
     assert_eq!(got, want, "{what}\nstage 2's kernel command line");
@@ -551,9 +558,9 @@ fn check_stage2(s2: &Stage, req: &ValidRequest, what: &str) {
 
 /// Upstream's installer in stage 2: the request's host name from the command line, its address on the NIC (and
 /// not stage 1's), the server reached with it; stage 1's host keys and the union of the keys.
-fn check_upstream_stage2(s2: &Stage, req: &ValidRequest, what: &str) {
+fn check_upstream_stage2(s2: &Stage, req: &ValidRequest, release_params: &str, what: &str) {
     let mut want = vec![format!("init={INIT}")];
-    want.extend(RELEASE_PARAMS.split_whitespace().map(String::from));
+    want.extend(release_params.split_whitespace().map(String::from));
     want.extend(cmdline::line(req).split_whitespace().map(String::from));
     let got: Vec<String> = s2.kv("cmdline").split_whitespace().map(String::from).collect();
     assert_eq!(got, want, "{what}\nstage 2's kernel command line");

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use nixos_images_core::{Request, ValidRequest};
 
 use fixtures::say;
-use qemu::Vm;
+use qemu::{GuestArch, Vm};
 
 /// One scenario at a time: each VM keeps a core busy, and the machine has two.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -44,12 +44,17 @@ struct Scenario {
 impl Scenario {
     /// `None` when the boot tests are not enabled here (see [`fixtures::enabled`]).
     fn start(name: &'static str) -> Option<Scenario> {
+        Scenario::start_on(name, GuestArch::X86_64)
+    }
+
+    /// As [`Scenario::start`], for a guest of `arch`.
+    fn start_on(name: &'static str, arch: GuestArch) -> Option<Scenario> {
         if !fixtures::enabled(name) {
             return None;
         }
         let lock = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         // Fixtures (and the agent's build) first, so the scenario's time is its own.
-        fixtures::get();
+        fixtures::of(arch);
         let dir = fixtures::fixtures_dir().join("runs").join(name);
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
@@ -107,27 +112,35 @@ fn netboot_9_uefi_static_without_dhcp() {
 
 #[test]
 fn kexec_4_install_command() {
-    kexec::run("kexec-4-install-command", kexec::KexecMode::InstallCommand);
+    kexec::run("kexec-4-install-command", kexec::KexecMode::InstallCommand, GuestArch::X86_64);
 }
 
 #[test]
 fn kexec_8_install_command_from_uefi() {
-    kexec::run("kexec-8-uefi-install-command", kexec::KexecMode::InstallCommandUefi);
+    kexec::run("kexec-8-uefi-install-command", kexec::KexecMode::InstallCommandUefi, GuestArch::X86_64);
+}
+
+/// The aarch64 twin of kexec-8: an arm64 stage 1 booted by AAVMF (qemu's `virt` machine, Debian's arm64 kernel,
+/// busybox, kexec and ip), the install command for an aarch64 request, the release's kexec flags (this kernel has
+/// no kexec_file_load: the script's `--kexec-syscall-auto` falls back to kexec_load), and the same stage 2 checks.
+#[test]
+fn kexec_10_aarch64_install_command() {
+    kexec::run("kexec-10-aarch64-install-command", kexec::KexecMode::InstallCommandUefi, GuestArch::Aarch64);
 }
 
 #[test]
 fn kexec_5_customized_tarball() {
-    kexec::run("kexec-5-customized-tarball", kexec::KexecMode::Customized);
+    kexec::run("kexec-5-customized-tarball", kexec::KexecMode::Customized, GuestArch::X86_64);
 }
 
 #[test]
 fn kexec_6_preflight_refuses_too_little_ram() {
-    kexec::run("kexec-6-preflight-refusal", kexec::KexecMode::PreflightRefusal);
+    kexec::run("kexec-6-preflight-refusal", kexec::KexecMode::PreflightRefusal, GuestArch::X86_64);
 }
 
 #[test]
 fn kexec_7_upstream_installer() {
-    kexec::run("kexec-7-upstream-installer", kexec::KexecMode::Upstream);
+    kexec::run("kexec-7-upstream-installer", kexec::KexecMode::Upstream, GuestArch::X86_64);
 }
 
 // --- Helpers ------------------------------------------------------------------------------------------------------

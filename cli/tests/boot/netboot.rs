@@ -9,7 +9,7 @@ use std::time::Duration;
 use nixos_images_core::render::{cmdline, networkd, overlay};
 
 use super::guest::{Initramfs, Report};
-use super::qemu::{Boot, Firmware, Forward, Nic, Typing, Vm};
+use super::qemu::{Boot, Firmware, Forward, GuestArch, Nic, Typing, Vm};
 use super::{example, fixtures, gen, pcap, printable, validate, Scenario};
 
 /// Debian's iPXE as an EFI application (package ipxe), with its own NIC drivers.
@@ -132,6 +132,7 @@ pub fn run(name: &'static str, mode: NetbootMode) {
     };
     let vm = Vm {
         name: "netboot".into(),
+        arch: GuestArch::X86_64,
         firmware,
         boot,
         typing,

@@ -35,10 +35,33 @@ pub struct Nic {
     pub pcap: Option<PathBuf>,
 }
 
+/// The guest's architecture: qemu's x86_64 PC, or its aarch64 `virt` machine.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum GuestArch {
+    X86_64,
+    Aarch64,
+}
+
+impl GuestArch {
+    fn qemu(self) -> &'static str {
+        match self {
+            GuestArch::X86_64 => "qemu-system-x86_64",
+            GuestArch::Aarch64 => "qemu-system-aarch64",
+        }
+    }
+    /// The serial console the kernel writes to (the PL011 UART on `virt`).
+    pub fn console(self) -> &'static str {
+        match self {
+            GuestArch::X86_64 => "console=ttyS0,115200",
+            GuestArch::Aarch64 => "console=ttyAMA0,115200",
+        }
+    }
+}
+
 pub enum Firmware {
-    /// qemu's default SeaBIOS.
+    /// qemu's default SeaBIOS on x86_64; on aarch64 none (qemu loads the kernel itself).
     Bios,
-    /// OVMF (UEFI), without persistent variables.
+    /// OVMF (UEFI) on x86_64, AAVMF on aarch64, without persistent variables.
     Uefi,
 }
 
@@ -53,6 +76,7 @@ pub enum Boot {
 
 pub struct Vm {
     pub name: String,
+    pub arch: GuestArch,
     pub firmware: Firmware,
     pub boot: Boot,
     /// What a person types on the serial console, each after a text the guest prints (see [`Typing`]).
@@ -108,6 +132,9 @@ pub const VIRTIO_ROM: &str = "/usr/lib/ipxe/qemu/efi-virtio.rom";
 
 /// The OVMF image (code and variables in one, copied so the guest cannot change the installed one).
 const OVMF: &str = "/usr/share/ovmf/OVMF.fd";
+/// AAVMF (package qemu-efi-aarch64): the code, read-only, and the variables' template, copied per run.
+const AAVMF_CODE: &str = "/usr/share/AAVMF/AAVMF_CODE.fd";
+const AAVMF_VARS: &str = "/usr/share/AAVMF/AAVMF_VARS.fd";
 
 impl Vm {
     pub fn args(&self, serial: &Path) -> Vec<OsString> {
@@ -115,6 +142,13 @@ impl Vm {
         let mut push = |s: &str| a.push(s.into());
         for s in ["-accel", "tcg", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"] {
             push(s);
+        }
+        if self.arch == GuestArch::Aarch64 {
+            // `max` with the cheap pointer-authentication algorithm: the default one is several times slower
+            // under TCG.
+            for s in ["-M", "virt", "-cpu", "max,pauth-impdef=on"] {
+                push(s);
+            }
         }
         push("-m");
         push(&self.mem_mib.to_string());
@@ -125,12 +159,19 @@ impl Vm {
             // A socket the harness types into and copies to the log (qemu waits for it before starting the guest).
             push(&format!("unix:{},server=on,wait=on", self.console_socket().display()));
         }
-        match self.firmware {
-            Firmware::Uefi => {
+        match (self.arch, &self.firmware) {
+            (GuestArch::X86_64, Firmware::Uefi) => {
                 push("-drive");
                 push(&format!("if=pflash,format=raw,file={}", self.dir.join("OVMF.fd").display()));
             }
-            Firmware::Bios => {
+            (GuestArch::Aarch64, Firmware::Uefi) => {
+                push("-drive");
+                push(&format!("if=pflash,format=raw,unit=0,readonly=on,file={AAVMF_CODE}"));
+                push("-drive");
+                push(&format!("if=pflash,format=raw,unit=1,file={}", self.dir.join("AAVMF_VARS.fd").display()));
+            }
+            (GuestArch::Aarch64, Firmware::Bios) => {}
+            (GuestArch::X86_64, Firmware::Bios) => {
                 // SeaBIOS mirrors the BIOS console (and so iPXE's output) on the serial port.
                 push("-fw_cfg");
                 push(&format!("name=etc/sercon-port,file={}", self.dir.join("sercon-port").display()));
@@ -241,20 +282,28 @@ impl Vm {
         let _ = fs::remove_file(&serial);
         // The serial port SeaBIOS writes its console to (COM1, 0x3f8, as a 2-byte little-endian number).
         fs::write(self.dir.join("sercon-port"), 0x3f8u16.to_le_bytes()).unwrap();
-        if let Firmware::Uefi = self.firmware {
-            fs::copy(OVMF, self.dir.join("OVMF.fd")).unwrap_or_else(|e| panic!("copying {OVMF}: {e}"));
+        match (self.arch, &self.firmware) {
+            (GuestArch::X86_64, Firmware::Uefi) => {
+                fs::copy(OVMF, self.dir.join("OVMF.fd")).unwrap_or_else(|e| panic!("copying {OVMF}: {e}"));
+            }
+            (GuestArch::Aarch64, Firmware::Uefi) => {
+                fs::copy(AAVMF_VARS, self.dir.join("AAVMF_VARS.fd"))
+                    .unwrap_or_else(|e| panic!("copying {AAVMF_VARS}: {e}"));
+            }
+            _ => {}
         }
         let args = self.args(&serial);
         fs::write(self.dir.join(format!("{}.qemu-args", self.name)), format!("{args:?}\n")).unwrap();
         let out = fs::File::create(&qemu_log).unwrap();
         let start = Instant::now();
-        let mut child = Command::new("qemu-system-x86_64")
+        let qemu = self.arch.qemu();
+        let mut child = Command::new(qemu)
             .args(&args)
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
             .spawn()
-            .unwrap_or_else(|e| panic!("starting qemu-system-x86_64: {e}"));
+            .unwrap_or_else(|e| panic!("starting {qemu}: {e}"));
         let typist = (!self.typing.is_empty()).then(|| self.type_on_console(&serial));
         let mut last_look = Instant::now();
         let exited = loop {
