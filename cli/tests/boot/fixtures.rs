@@ -50,8 +50,10 @@ pub struct Fixtures {
     pub kexec: PathBuf,
     /// iproute2's `ip` (the run script needs `ip --json`, which busybox's ip lacks).
     pub ip: PathBuf,
-    /// Debian's iPXE as a Linux kernel image (boots with a script as its initrd).
+    /// Debian's iPXE as a Linux kernel image (boots with a script as its initrd); x86_64 only.
     pub ipxe_lkrn: PathBuf,
+    /// iPXE as an EFI application: Debian's `ipxe.efi` on x86_64, trixie's `ipxe-arm64.efi` on aarch64.
+    pub ipxe_efi: PathBuf,
     /// The statically linked agent.
     pub agent: PathBuf,
     /// The statically linked stand-in for upstream's installer (`testing/upstream-installer`).
@@ -86,7 +88,8 @@ impl Sysroot {
 
 const TOOLS: &[&str] = &["qemu-system-x86_64", "busybox", "ldd", "cargo", "gzip", "tar", "sha256sum"];
 /// Debian's iPXE ROM for virtio-net (qemu's default romfile) and OVMF.
-const FILES: &[&str] = &[super::qemu::VIRTIO_ROM, "/usr/share/ovmf/OVMF.fd", "/usr/lib/ipxe/ipxe.lkrn"];
+const FILES: &[&str] =
+    &[super::qemu::VIRTIO_ROM, "/usr/share/ovmf/OVMF.fd", "/usr/lib/ipxe/ipxe.lkrn", "/usr/lib/ipxe/ipxe.efi"];
 
 /// The x86_64 fixtures, checked and built once per test process.
 pub fn get() -> &'static Fixtures {
@@ -115,10 +118,16 @@ fn load_aarch64() -> Fixtures {
     let modules = read_modules(&dir);
     let libs: Vec<String> =
         fs::read_to_string(dir.join("libs")).unwrap_or_default().lines().map(str::to_string).collect();
-    for file in [dir.join("vmlinuz"), dir.join("busybox"), root.join("sbin/kexec"), root.join("bin/ip")]
-        .into_iter()
-        .chain(modules.iter().map(|(_, p)| p.clone()))
-        .chain(["/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/AAVMF/AAVMF_VARS.fd"].map(PathBuf::from))
+    for file in [
+        dir.join("vmlinuz"),
+        dir.join("busybox"),
+        dir.join("ipxe-arm64.efi"),
+        root.join("sbin/kexec"),
+        root.join("bin/ip"),
+    ]
+    .into_iter()
+    .chain(modules.iter().map(|(_, p)| p.clone()))
+    .chain(["/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/AAVMF/AAVMF_VARS.fd"].map(PathBuf::from))
     {
         if !file.is_file() {
             missing.push(file.display().to_string());
@@ -143,6 +152,7 @@ fn load_aarch64() -> Fixtures {
         kexec: root.join("sbin/kexec"),
         ip: root.join("bin/ip"),
         ipxe_lkrn: PathBuf::new(),
+        ipxe_efi: dir.join("ipxe-arm64.efi"),
         agent: build_static("nixos-images-cli", "nixos-images-agent", AARCH64_TARGET),
         upstream_installer: build_static("upstream-installer", "upstream-installer", AARCH64_TARGET),
         sysroot: Some(Sysroot { root, libs }),
@@ -202,6 +212,7 @@ fn load() -> Fixtures {
         kexec: kexec.unwrap(),
         ip: ip.unwrap(),
         ipxe_lkrn: PathBuf::from("/usr/lib/ipxe/ipxe.lkrn"),
+        ipxe_efi: PathBuf::from("/usr/lib/ipxe/ipxe.efi"),
         agent: build_static_agent(),
         upstream_installer: build_static("upstream-installer", "upstream-installer", X86_64_TARGET),
         sysroot: None,

@@ -42,12 +42,8 @@ struct Scenario {
 }
 
 impl Scenario {
-    /// `None` when the boot tests are not enabled here (see [`fixtures::enabled`]).
-    fn start(name: &'static str) -> Option<Scenario> {
-        Scenario::start_on(name, GuestArch::X86_64)
-    }
-
-    /// As [`Scenario::start`], for a guest of `arch`.
+    /// A scenario with guests of `arch`; `None` when the boot tests are not enabled here (see
+    /// [`fixtures::enabled`]).
     fn start_on(name: &'static str, arch: GuestArch) -> Option<Scenario> {
         if !fixtures::enabled(name) {
             return None;
@@ -108,6 +104,12 @@ fn netboot_3_uefi_dhcp() {
 #[test]
 fn netboot_9_uefi_static_without_dhcp() {
     netboot::run("netboot-9-uefi-static", netboot::NetbootMode::UefiStatic);
+}
+
+/// The aarch64 twin of netboot-9 (static, no DHCP), through the real iPXE for arm64.
+#[test]
+fn netboot_11_aarch64_static_without_dhcp() {
+    netboot::run("netboot-11-aarch64-static", netboot::NetbootMode::Aarch64Static);
 }
 
 #[test]

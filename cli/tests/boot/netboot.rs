@@ -6,14 +6,13 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
+use nixos_images_core::manifest::AssetKind;
 use nixos_images_core::render::{cmdline, networkd, overlay};
+use nixos_images_core::Arch;
 
 use super::guest::{Initramfs, Report};
 use super::qemu::{Boot, Firmware, Forward, GuestArch, Nic, Typing, Vm};
 use super::{example, fixtures, gen, pcap, printable, validate, Scenario};
-
-/// Debian's iPXE as an EFI application (package ipxe), with its own NIC drivers.
-const IPXE_EFI: &str = "/usr/lib/ipxe/ipxe.efi";
 
 /// The guest MAC of the netboot example (`examples/netboot-static.toml`).
 const NETBOOT_MAC: &str = "52:54:00:ab:cd:ef";
@@ -31,14 +30,25 @@ pub enum NetbootMode {
     /// console gives it a temporary address and chains our script (Debian's 2019 iPXE reads no `autoexec.ipxe`);
     /// the request's NIC is static and nothing may use DHCP.
     UefiStatic,
+    /// aarch64 (qemu's `virt`, AAVMF): AAVMF boots Debian's arm64 iPXE (trixie's; bookworm has none) from a disk,
+    /// which runs the person's lines from its `autoexec.ipxe`, then our script, the release's and the arm64 kernel;
+    /// static, no DHCP.
+    Aarch64Static,
 }
 
 impl NetbootMode {
     fn is_static(self) -> bool {
-        matches!(self, NetbootMode::BiosStatic | NetbootMode::UefiStatic)
+        matches!(self, NetbootMode::BiosStatic | NetbootMode::UefiStatic | NetbootMode::Aarch64Static)
     }
     fn is_uefi(self) -> bool {
-        matches!(self, NetbootMode::UefiDhcp | NetbootMode::UefiStatic)
+        matches!(self, NetbootMode::UefiDhcp | NetbootMode::UefiStatic | NetbootMode::Aarch64Static)
+    }
+    fn arch(self) -> GuestArch {
+        if self == NetbootMode::Aarch64Static {
+            GuestArch::Aarch64
+        } else {
+            GuestArch::X86_64
+        }
     }
 }
 
@@ -63,15 +73,23 @@ finish
 "#;
 
 pub fn run(name: &'static str, mode: NetbootMode) {
-    let Some(mut sc) = Scenario::start(name) else { return };
-    let fx = fixtures::get();
+    let arch = mode.arch();
+    let Some(mut sc) = Scenario::start_on(name, arch) else { return };
+    let fx = fixtures::of(arch);
+    let release_arch = match arch {
+        GuestArch::X86_64 => Arch::X86_64Linux,
+        GuestArch::Aarch64 => Arch::Aarch64Linux,
+    };
+    let [kernel_asset, initrd_asset, script_asset] =
+        [AssetKind::NetbootKernel, AssetKind::NetbootInitrd, AssetKind::NetbootIpxe].map(|k| k.file_name(release_arch));
     let (net, host, dns, server) = match mode {
-        NetbootMode::BiosStatic | NetbootMode::UefiStatic => ("192.0.2.0/24", "192.0.2.1", "192.0.2.53", "192.0.2.100"),
+        _ if mode.is_static() => ("192.0.2.0/24", "192.0.2.1", "192.0.2.53", "192.0.2.100"),
         _ => ("10.0.2.0/24", "10.0.2.2", "10.0.2.3", "10.0.2.100"),
     };
 
     // The request: the netboot example, with the release on the test's server (and DHCP, but for the static case).
     let mut req = example("netboot-static.toml");
+    req.arch = release_arch.as_str().into();
     req.release.base_url = Some(format!("http://{server}/release"));
     if !mode.is_static() {
         req.interfaces[0].dhcp = true;
@@ -93,15 +111,16 @@ pub fn run(name: &'static str, mode: NetbootMode) {
                  ${netX.dhcp/dhcp-server}";
     let release_script = format!(
         "#!ipxe\n# A release-shaped netboot script (fixture of the boot tests).\n\
-         kernel {release_url}/bzImage-x86_64-linux init=/init initrd=initrd-x86_64-linux console=ttyS0,115200 \
+         kernel {release_url}/{kernel_asset} init=/init initrd={initrd_asset} {console} \
          panic=-1 loglevel=1 nixos_images_test.ipxe={probe} ${{cmdline}}\n\
-         initrd {release_url}/initrd-x86_64-linux\nboot\n"
+         initrd {release_url}/{initrd_asset}\nboot\n",
+        console = arch.console(),
     );
-    fs::write(release_dir.join("netboot-x86_64-linux.ipxe"), release_script).unwrap();
-    fs::copy(&fx.vmlinuz, release_dir.join("bzImage-x86_64-linux")).unwrap();
+    fs::write(release_dir.join(&script_asset), release_script).unwrap();
+    fs::copy(&fx.vmlinuz, release_dir.join(&kernel_asset)).unwrap();
     let mut initrd = Initramfs::new(fx, "init", NETBOOT_INIT);
     initrd.program(&fx.agent, "usr/local/bin/nixos-images-agent");
-    fs::write(release_dir.join("initrd-x86_64-linux"), initrd.gzip()).unwrap();
+    fs::write(release_dir.join(&initrd_asset), initrd.gzip()).unwrap();
 
     let server_http = test_support::http::Server::start(&www);
     let pcap = sc.dir.join("guest.pcap");
@@ -121,7 +140,7 @@ pub fn run(name: &'static str, mode: NetbootMode) {
         NetbootMode::UefiStatic => {
             let esp = sc.dir.join("esp");
             fs::create_dir_all(esp.join("EFI/BOOT")).unwrap();
-            fs::copy(IPXE_EFI, esp.join("EFI/BOOT/BOOTX64.EFI")).unwrap_or_else(|e| panic!("copying {IPXE_EFI}: {e}"));
+            fs::copy(&fx.ipxe_efi, esp.join("EFI/BOOT/BOOTX64.EFI")).unwrap();
             // Ctrl-B at iPXE's banner, then each line at its prompt.
             typing.push(Typing { after: "Ctrl-B", keys: "\u{2}".into() });
             for line in BOOTSTRAP {
@@ -129,10 +148,20 @@ pub fn run(name: &'static str, mode: NetbootMode) {
             }
             (Firmware::Uefi, Boot::EfiDisk { dir: esp }, None, false)
         }
+        NetbootMode::Aarch64Static => {
+            // Trixie's iPXE runs autoexec.ipxe from the directory it was loaded from: the person's lines.
+            let esp = sc.dir.join("esp");
+            fs::create_dir_all(esp.join("EFI/BOOT")).unwrap();
+            fs::copy(&fx.ipxe_efi, esp.join("EFI/BOOT/BOOTAA64.EFI")).unwrap();
+            let script =
+                format!("#!ipxe\necho bootstrap: a temporary address, then our script\n{}\n", BOOTSTRAP.join("\n"));
+            fs::write(esp.join("EFI/BOOT/autoexec.ipxe"), script).unwrap();
+            (Firmware::Uefi, Boot::EfiDisk { dir: esp }, None, false)
+        }
     };
     let vm = Vm {
         name: "netboot".into(),
-        arch: GuestArch::X86_64,
+        arch,
         firmware,
         boot,
         typing,
@@ -161,9 +190,9 @@ pub fn run(name: &'static str, mode: NetbootMode) {
     let want: Vec<String> = [
         "/netboot.ipxe".to_string(),
         format!("/{}", overlay::OVERLAY_FILE_NAME),
-        format!("{release_path}/netboot-x86_64-linux.ipxe"),
-        format!("{release_path}/bzImage-x86_64-linux"),
-        format!("{release_path}/initrd-x86_64-linux"),
+        format!("{release_path}/{script_asset}"),
+        format!("{release_path}/{kernel_asset}"),
+        format!("{release_path}/{initrd_asset}"),
     ]
     .into();
     assert_eq!(fetched, want, "{what}\nwhat the guest fetched, in order");
@@ -178,12 +207,8 @@ pub fn run(name: &'static str, mode: NetbootMode) {
     let params = cmdline::line(&valid);
     let params: Vec<&str> = params.split_whitespace().collect();
     assert!(words.ends_with(&params), "{what}\n/proc/cmdline {words:?} does not end with the request's {params:?}");
-    for w in [
-        "init=/init",
-        "initrd=initrd-x86_64-linux",
-        "initrd=nixos-images-overlay.cpio.gz",
-        "systemd.hostname=install-07",
-    ] {
+    let initrd_word = format!("initrd={initrd_asset}");
+    for w in ["init=/init", &initrd_word, "initrd=nixos-images-overlay.cpio.gz", "systemd.hostname=install-07"] {
         assert!(words.contains(&w), "{what}\n/proc/cmdline {words:?} lacks {w}");
     }
 
@@ -194,7 +219,7 @@ pub fn run(name: &'static str, mode: NetbootMode) {
     let platform = if mode.is_uefi() { "efi" } else { "pcbios" };
     assert_eq!((probe[0], probe[1]), (platform, NETBOOT_MAC), "{what}\niPXE platform and NIC: {probe:?}");
     match mode {
-        NetbootMode::BiosStatic | NetbootMode::UefiStatic => assert_eq!(
+        _ if mode.is_static() => assert_eq!(
             probe[2..],
             ["192.0.2.77", "255.255.255.0", "192.0.2.1", "192.0.2.53", ""],
             "{what}\niPXE's address, netmask, gateway, DNS and DHCP server should be the request's static ones, \
