@@ -303,7 +303,7 @@ pub fn evaluate(f: &Facts) -> Report {
         (None, None) if !f.efi => Check {
             id: "lockdown",
             status: Status::Ok,
-            message: "legacy BIOS boot (no Secure Boot); lockdown state unknown".into(),
+            message: "booted without UEFI (so no Secure Boot); lockdown state unknown".into(),
         },
         (None, None) => Check {
             id: "lockdown",
