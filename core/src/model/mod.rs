@@ -5,6 +5,24 @@
 //! A [`ValidRequest`] only comes out of [`crate::Request::validate`]: its fields are private to the crate, so no
 //! front end can build or change one around the rules. Renderers take it and cannot fail.
 
+/// A type that holds text once validated: read-only access and `Display`, the same for each (the parsing is each
+/// type's own `FromStr`).
+macro_rules! text_type {
+    ($name:ident) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
 mod image;
 mod network;
 mod params;

@@ -49,12 +49,7 @@ impl FromStr for Mac {
 /// A Linux interface name (at most 15 bytes of `[A-Za-z0-9_.-]`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct IfName(String);
-
-impl IfName {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+text_type!(IfName);
 
 impl FromStr for IfName {
     type Err = String;

@@ -9,12 +9,7 @@ use crate::ssh_key::describe_char;
 /// An RFC 1123 host name label.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hostname(String);
-
-impl Hostname {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+text_type!(Hostname);
 
 impl FromStr for Hostname {
     type Err = String;
@@ -41,12 +36,7 @@ impl FromStr for Hostname {
 /// One kernel command-line parameter: no blanks, quotes, control characters or iPXE `${`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KernelParam(String);
-
-impl KernelParam {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+text_type!(KernelParam);
 
 impl FromStr for KernelParam {
     type Err = String;
@@ -76,15 +66,12 @@ impl FromStr for KernelParam {
 /// A kexec flag from the request, passed to `kexec` as one argument.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KexecFlag(String);
+text_type!(KexecFlag);
 
 impl KexecFlag {
     /// The flags the run script sets itself; a request may not pass them.
     const OWNED_BY_RUN_SCRIPT: [&str; 8] =
         ["--load", "-l", "--exec", "-e", "--initrd", "--command-line", "--append", "--reuse-cmdline"];
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 impl FromStr for KexecFlag {

@@ -1,6 +1,5 @@
 //! Where the installer comes from: a release's download location, tag, pinned digest and installer family.
 
-use std::fmt;
 use std::str::FromStr;
 
 use super::{printable_char, Installer};
@@ -33,12 +32,7 @@ pub fn asset_url(base_url: &str, tag: &str, asset: &str) -> String {
 /// Where a release's assets are: `http(s)://host/...`, kept without a trailing slash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaseUrl(String);
-
-impl BaseUrl {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+text_type!(BaseUrl);
 
 impl Default for BaseUrl {
     fn default() -> BaseUrl {
@@ -70,21 +64,10 @@ impl FromStr for BaseUrl {
     }
 }
 
-impl fmt::Display for BaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// A release tag: 1 to 128 of `[A-Za-z0-9._-]`, not starting with `.` (safe in a URL path and a file name).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReleaseTag(String);
-
-impl ReleaseTag {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+text_type!(ReleaseTag);
 
 impl FromStr for ReleaseTag {
     type Err = String;
@@ -102,21 +85,10 @@ impl FromStr for ReleaseTag {
     }
 }
 
-impl fmt::Display for ReleaseTag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// A SHA-256 digest, kept as 64 lower-case hex digits (upper case is accepted).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sha256(String);
-
-impl Sha256 {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+text_type!(Sha256);
 
 impl FromStr for Sha256 {
     type Err = String;
@@ -125,11 +97,5 @@ impl FromStr for Sha256 {
             return Err("a SHA-256 is 64 hex digits".into());
         }
         Ok(Sha256(s.to_ascii_lowercase()))
-    }
-}
-
-impl fmt::Display for Sha256 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
