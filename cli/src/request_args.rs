@@ -77,6 +77,9 @@ pub struct RequestArgs {
     /// Seconds between `kexec/run` finishing and the kexec
     #[arg(long, value_name = "SECONDS")]
     pub kexec_delay: Option<u32>,
+    /// Seconds from a kernel panic in the installer to a reboot into the system on disk (0: never; default 60)
+    #[arg(long, value_name = "SECONDS")]
+    pub panic_reboot: Option<u32>,
     /// Extra flag passed to kexec (repeatable), e.g. --kexec-extra-flag=--kexec-file-syscall
     #[arg(long = "kexec-extra-flag", value_name = "FLAG", allow_hyphen_values = true)]
     pub kexec_extra_flags: Vec<String>,
@@ -164,6 +167,9 @@ impl RequestArgs {
         req.strict |= self.strict;
         if let Some(d) = self.kexec_delay {
             req.kexec.delay_seconds = d;
+        }
+        if let Some(p) = self.panic_reboot {
+            req.kexec.panic_reboot_seconds = p;
         }
         req.kexec.extra_flags.extend(self.kexec_extra_flags.iter().cloned());
         if !errors.is_empty() {

@@ -34,11 +34,12 @@ pub enum Field {
     InterfaceRoutes,
     KexecDelaySeconds,
     KexecExtraFlags,
+    KexecPanicRebootSeconds,
     Strict,
 }
 
 impl Field {
-    pub const ALL: [Field; 19] = [
+    pub const ALL: [Field; 20] = [
         Field::Image,
         Field::Arch,
         Field::Channel,
@@ -57,6 +58,7 @@ impl Field {
         Field::InterfaceRoutes,
         Field::KexecDelaySeconds,
         Field::KexecExtraFlags,
+        Field::KexecPanicRebootSeconds,
         Field::Strict,
     ];
 
@@ -81,6 +83,7 @@ impl Field {
             Field::InterfaceRoutes => "interfaces[].routes",
             Field::KexecDelaySeconds => "kexec.delay_seconds",
             Field::KexecExtraFlags => "kexec.extra_flags",
+            Field::KexecPanicRebootSeconds => "kexec.panic_reboot_seconds",
             Field::Strict => "strict",
         }
     }
@@ -180,10 +183,16 @@ pub fn effect(field: Field, image: ImageKind, installer: Installer) -> Effect {
         }
         (Field::InterfaceDhcpOff | Field::InterfaceAddresses | Field::InterfaceRoutes, _, _) => Effect::Applied,
 
-        (Field::KexecDelaySeconds | Field::KexecExtraFlags, true, _) => Effect::Applied,
+        (Field::KexecDelaySeconds | Field::KexecExtraFlags | Field::KexecPanicRebootSeconds, true, _) => {
+            Effect::Applied
+        }
         (Field::KexecDelaySeconds | Field::KexecExtraFlags, false, _) => {
             Effect::Ignored { why: "a netboot does not kexec", instead: "remove it" }
         }
+        (Field::KexecPanicRebootSeconds, false, _) => Effect::Ignored {
+            why: "the kexec run script adds it; a netboot's command line is the iPXE script's",
+            instead: "add `panic=SECONDS` to kernel_params",
+        },
     }
 }
 
@@ -270,6 +279,9 @@ pub fn notices(req: &ValidRequest) -> Vec<Notice> {
     }
     if !req.kexec.extra_flags.is_empty() {
         set.push((field("kexec").key("extra_flags"), Field::KexecExtraFlags));
+    }
+    if req.kexec.panic_reboot_seconds != Some(crate::request::KexecRequest::default().panic_reboot_seconds) {
+        set.push((field("kexec").key("panic_reboot_seconds"), Field::KexecPanicRebootSeconds));
     }
     let on = column(req.image, req.release.installer);
     let mut out: Vec<Notice> = Vec::new();
@@ -373,7 +385,12 @@ mod tests {
 
     #[test]
     fn this_projects_images_apply_everything_but_names_and_kexec_fields_on_netboot() {
-        let kexec_only = [Field::ReleaseKexecTarballSha256, Field::KexecDelaySeconds, Field::KexecExtraFlags];
+        let kexec_only = [
+            Field::ReleaseKexecTarballSha256,
+            Field::KexecDelaySeconds,
+            Field::KexecExtraFlags,
+            Field::KexecPanicRebootSeconds,
+        ];
         for field in Field::ALL {
             for image in ImageKind::ALL {
                 let e = effect(field, image, Installer::NixosImages);

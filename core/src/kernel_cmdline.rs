@@ -15,6 +15,8 @@ pub struct CmdlineParts<'a, N, P> {
     pub installer: Installer,
     pub hostname: Option<&'a str>,
     pub nameservers: N,
+    /// `panic=`: kexec images only (the run script builds their command line).
+    pub panic_reboot_seconds: Option<u32>,
     pub params: P,
 }
 
@@ -46,6 +48,10 @@ where
         }
         if nameservers_on_cmdline(self.image, self.installer) {
             words.extend(self.nameservers.map(|n| format!("nameserver={n}")));
+        }
+        // Before the request's own parameters: a `panic=` among them comes later and wins.
+        if let (true, Some(s)) = (self.image.is_kexec(), self.panic_reboot_seconds) {
+            words.push(format!("panic={s}"));
         }
         words.extend(self.params.map(str::to_string));
         words.join(" ")

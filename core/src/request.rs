@@ -105,11 +105,19 @@ pub struct KexecRequest {
     pub delay_seconds: u32,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra_flags: Vec<String>,
+    /// Seconds from a kernel panic in the installer to a reboot (`panic=` on its command line), so a remote
+    /// machine comes back in the system on its disk instead of hanging; 0 leaves the kernel's default (hang).
+    #[serde(default = "default_panic_reboot")]
+    pub panic_reboot_seconds: u32,
 }
 
 impl Default for KexecRequest {
     fn default() -> Self {
-        KexecRequest { delay_seconds: default_delay(), extra_flags: vec![] }
+        KexecRequest {
+            delay_seconds: default_delay(),
+            extra_flags: vec![],
+            panic_reboot_seconds: default_panic_reboot(),
+        }
     }
 }
 
@@ -151,6 +159,10 @@ fn default_true() -> bool {
 }
 fn default_delay() -> u32 {
     6
+}
+/// A minute: long enough to read a panic on a console that someone watches, short enough for one nobody does.
+fn default_panic_reboot() -> u32 {
+    60
 }
 fn is_false(b: &bool) -> bool {
     !*b

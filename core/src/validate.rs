@@ -23,6 +23,9 @@ pub const REQUEST_CMDLINE_BUDGET: usize = KERNEL_CMDLINE_LIMIT - RELEASE_CMDLINE
 /// The longest kexec delay a request may ask for.
 pub const MAX_KEXEC_DELAY_SECONDS: u32 = 3600;
 
+/// The longest wait from a panic to the reboot a request may ask for.
+pub const MAX_PANIC_REBOOT_SECONDS: u32 = 3600;
+
 #[derive(Default)]
 struct Errors(Vec<FieldError>);
 
@@ -86,6 +89,7 @@ impl Request {
                 installer: release.as_ref().map(|r| r.installer).unwrap_or_default(),
                 hostname: hostname.as_ref().map(Hostname::as_str),
                 nameservers: nameservers.iter().map(IpAddr::to_string),
+                panic_reboot_seconds: Some(self.kexec.panic_reboot_seconds).filter(|s| *s > 0),
                 params: kernel_params.iter().map(KernelParam::as_str),
             }
             .line();
@@ -177,7 +181,19 @@ impl Request {
             errs.add(at("delay_seconds"), format!("must be at most {MAX_KEXEC_DELAY_SECONDS} seconds"));
         }
         let extra_flags: Vec<KexecFlag> = errs.take_all(&at("extra_flags"), &self.kexec.extra_flags);
-        (errs.count() == before).then_some(Kexec { delay_seconds: self.kexec.delay_seconds, extra_flags })
+        let panic = self.kexec.panic_reboot_seconds;
+        if panic > MAX_PANIC_REBOOT_SECONDS {
+            errs.add(
+                at("panic_reboot_seconds"),
+                format!("must be at most {MAX_PANIC_REBOOT_SECONDS} seconds (0: no reboot)"),
+            );
+        }
+        let panic_reboot_seconds = (panic > 0).then_some(panic);
+        (errs.count() == before).then_some(Kexec {
+            delay_seconds: self.kexec.delay_seconds,
+            extra_flags,
+            panic_reboot_seconds,
+        })
     }
 }
 

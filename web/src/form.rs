@@ -5,7 +5,7 @@
 use nixos_images_core::effects::Notice;
 use nixos_images_core::field::Segment;
 use nixos_images_core::request::{InterfaceRequest, KexecRequest, ReleaseRequest, RouteRequest};
-use nixos_images_core::validate::MAX_KEXEC_DELAY_SECONDS;
+use nixos_images_core::validate::{MAX_KEXEC_DELAY_SECONDS, MAX_PANIC_REBOOT_SECONDS};
 use nixos_images_core::{FieldError, FieldPath, Installer, Request};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,7 @@ pub struct Form {
     pub interfaces: Vec<InterfaceForm>,
     pub delay: String,
     pub extra_flags: String,
+    pub panic_reboot: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +111,7 @@ impl Form {
                 .collect(),
             delay: req.kexec.delay_seconds.to_string(),
             extra_flags: req.kexec.extra_flags.join(" "),
+            panic_reboot: req.kexec.panic_reboot_seconds.to_string(),
         }
     }
 
@@ -125,6 +127,16 @@ impl Form {
                     format!("must be a whole number of seconds (0 to {MAX_KEXEC_DELAY_SECONDS})"),
                 ));
                 KexecRequest::default().delay_seconds
+            }),
+        };
+        let panic_reboot_seconds = match self.panic_reboot.trim() {
+            "" => KexecRequest::default().panic_reboot_seconds,
+            d => d.parse::<u32>().unwrap_or_else(|_| {
+                local.push(FieldError::new(
+                    FieldPath::field("kexec").key("panic_reboot_seconds"),
+                    format!("must be a whole number of seconds (0: no reboot, at most {MAX_PANIC_REBOOT_SECONDS})"),
+                ));
+                KexecRequest::default().panic_reboot_seconds
             }),
         };
         let req = Request {
@@ -164,7 +176,7 @@ impl Form {
                     }
                 })
                 .collect(),
-            kexec: KexecRequest { delay_seconds, extra_flags: words(&self.extra_flags) },
+            kexec: KexecRequest { delay_seconds, extra_flags: words(&self.extra_flags), panic_reboot_seconds },
             strict: self.strict,
         };
         (req, local)

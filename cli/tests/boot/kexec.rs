@@ -32,6 +32,10 @@ pub enum KexecMode {
     /// As [`KexecMode::InstallCommand`], from a stage 1 that OVMF booted (UEFI, the kernel's EFI stub), as most
     /// cloud machines boot: the kexec must work from a UEFI kernel too.
     InstallCommandUefi,
+    /// As [`KexecMode::InstallCommand`] with `kexec.panic_reboot_seconds = 1`, and the installer's kernel panics:
+    /// the guest must reboot (`panic=1` after the release's own `panic=-1`, so the request's wins) and come back in
+    /// stage 1, the system on its disk.
+    PanicInStage2,
     /// As [`KexecMode::InstallCommand`], with an initrd too big for stage 1's RAM: the agent's preflight refuses,
     /// and the script stops before anything is loaded.
     PreflightRefusal,
@@ -216,7 +220,14 @@ pub fn run(name: &'static str, mode: KexecMode, arch: GuestArch) {
     }
     .into();
     let padding = if mode == KexecMode::PreflightRefusal { 440 << 20 } else { 0 };
-    let stage2 = if mode == KexecMode::Upstream { Stage2::Upstream } else { Stage2::Agent };
+    let stage2 = match mode {
+        KexecMode::Upstream => Stage2::Upstream,
+        KexecMode::PanicInStage2 => Stage2::Panic,
+        _ => Stage2::Agent,
+    };
+    if mode == KexecMode::PanicInStage2 {
+        req.kexec.panic_reboot_seconds = 1;
+    }
     let with_agent = mode.uses_install_command() && mode != KexecMode::Upstream;
     let release = release_tarball(fx, with_agent, padding, stage2, &params);
     if mode == KexecMode::Upstream {
@@ -286,9 +297,11 @@ pub fn run(name: &'static str, mode: KexecMode, arch: GuestArch) {
     }
     let after = match mode {
         // The kexec replaces this kernel within the delay; if it does not, say so.
-        KexecMode::InstallCommand | KexecMode::InstallCommandUefi | KexecMode::Customized | KexecMode::Upstream => {
-            "sleep 90\nfail \"no kexec within 90 s\"\n".to_string()
-        }
+        KexecMode::InstallCommand
+        | KexecMode::InstallCommandUefi
+        | KexecMode::Customized
+        | KexecMode::Upstream
+        | KexecMode::PanicInStage2 => "sleep 90\nfail \"no kexec within 90 s\"\n".to_string(),
         KexecMode::PreflightRefusal => format!(
             "kv kexec-loaded \"$(cat /sys/kernel/kexec_loaded)\"\n\
              kv initrd-size \"$(stat -c %s /root/kexec/initrd)\"\n\
@@ -331,6 +344,7 @@ pub fn run(name: &'static str, mode: KexecMode, arch: GuestArch) {
         arch,
         firmware: if mode == KexecMode::InstallCommandUefi { Firmware::Uefi } else { Firmware::Bios },
         typing: vec![],
+        reboot_until_seen_twice: (mode == KexecMode::PanicInStage2).then_some("@@stage 1"),
         boot: Boot::Kernel { kernel: fx.vmlinuz.clone(), initrd: Some(stage1_initrd), append: Some(params.clone()) },
         nic: Nic {
             mac: MAC,
@@ -365,8 +379,17 @@ pub fn run(name: &'static str, mode: KexecMode, arch: GuestArch) {
     if mode == KexecMode::Upstream {
         want_fetched.push(format!("/{REACHABLE}"));
     }
-    assert_eq!(fetched, want_fetched, "{what}\nwhat the guest downloaded");
+    if mode == KexecMode::PanicInStage2 {
+        // The second boot of stage 1 may start downloading again before it is stopped.
+        assert!(fetched.starts_with(&want_fetched), "{what}\nwhat the guest downloaded: {fetched:?}");
+    } else {
+        assert_eq!(fetched, want_fetched, "{what}\nwhat the guest downloaded");
+    }
     let steps = s1.output("steps");
+    if mode == KexecMode::PanicInStage2 {
+        check_panic_reboot(&run.serial, &report, &valid, &params, &what);
+        return;
+    }
 
     if mode == KexecMode::PreflightRefusal {
         check_refusal(&report, s1, &steps, release.initrd_len, &what);
@@ -386,11 +409,41 @@ pub fn run(name: &'static str, mode: KexecMode, arch: GuestArch) {
     }
 }
 
-/// What stage 2 runs after the kexec: this project's agent, or a stand-in for upstream's installer.
+/// What stage 2 runs after the kexec: this project's agent, a stand-in for upstream's installer, or an installer
+/// whose kernel panics.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Stage2 {
     Agent,
     Upstream,
+    Panic,
+}
+
+/// Stage 2 of [`KexecMode::PanicInStage2`]: reports its command line, then the kernel panics (sysrq `c`).
+const STAGE2_PANIC_INIT: &str = r#"say stage 2
+kv cmdline "$(cat /proc/cmdline)"
+echo c > /proc/sysrq-trigger
+sleep 30
+fail "the kernel did not panic"
+"#;
+
+/// The guest booted stage 1, kexec'd into stage 2, whose kernel panicked with the request's `panic=` in force,
+/// rebooted by itself and came back in stage 1.
+fn check_panic_reboot(serial: &str, report: &Report, req: &ValidRequest, release_params: &str, what: &str) {
+    let s2 = report.stages.iter().find(|s| s.name == "2").unwrap_or_else(|| panic!("no kexec into stage 2: {what}"));
+    let words: Vec<&str> = s2.kv("cmdline").split_whitespace().collect();
+    let mut want = vec![format!("init={INIT}")];
+    want.extend(release_params.split_whitespace().map(String::from));
+    want.extend(cmdline::line(req).split_whitespace().map(String::from));
+    assert_eq!(words, want, "{what}\nstage 2's kernel command line");
+    let release_panic = words.iter().position(|w| *w == "panic=-1").expect("the release's panic=-1");
+    let request_panic = words.iter().position(|w| *w == "panic=1").expect("the request's panic=1");
+    assert!(release_panic < request_panic, "{what}\nthe request's panic= must come after the release's");
+    let stage2_at = serial.find("@@stage 2").unwrap();
+    let panic_at = serial[stage2_at..].find("Kernel panic - not syncing").map(|i| i + stage2_at);
+    let panic_at = panic_at.unwrap_or_else(|| panic!("{what}\nstage 2's kernel never panicked"));
+    let back = serial[panic_at..].find("@@stage 1");
+    assert!(back.is_some(), "{what}\nafter the panic the guest did not reboot back into stage 1");
+    assert_eq!(report.stages.iter().filter(|s| s.name == "1").count(), 2, "{what}\nstage 1 twice");
 }
 
 /// A release-shaped kexec tarball: `kexec/{bzImage,initrd,kexec,ip,run}` (and the agent, as releases that carry
@@ -407,12 +460,13 @@ fn release_tarball(fx: &Fixtures, with_agent: bool, padding: usize, kind: Stage2
         Stage2::Upstream => {
             Initramfs::new(fx, INIT, &STAGE2_UPSTREAM_INIT.replace("SERVER", SERVER).replace("REACHABLE", REACHABLE))
         }
+        Stage2::Panic => Initramfs::new(fx, INIT, STAGE2_PANIC_INIT),
     };
     // As NixOS's initrd does, /init hands over to the system's init named by init= (here inside the initrd).
     stage2.file("init", 0o755, STAGE2_HANDOVER);
     stage2.modules(fx);
     match kind {
-        Stage2::Agent => stage2.program(&fx.agent, "usr/local/bin/nixos-images-agent"),
+        Stage2::Agent | Stage2::Panic => stage2.program(&fx.agent, "usr/local/bin/nixos-images-agent"),
         Stage2::Upstream => stage2
             .program(&fx.upstream_installer, "usr/local/bin/upstream-installer")
             .program(&fx.ip, "usr/local/bin/ip"),

@@ -131,6 +131,11 @@ fn kexec_10_aarch64_install_command() {
 }
 
 #[test]
+fn kexec_12_panic_in_the_installer_reboots_into_the_disk() {
+    kexec::run("kexec-12-panic-reboot", kexec::KexecMode::PanicInStage2, GuestArch::X86_64);
+}
+
+#[test]
 fn kexec_5_customized_tarball() {
     kexec::run("kexec-5-customized-tarball", kexec::KexecMode::Customized, GuestArch::X86_64);
 }

@@ -165,6 +165,7 @@ pub fn run(name: &'static str, mode: NetbootMode) {
         firmware,
         boot,
         typing,
+        reboot_until_seen_twice: None,
         nic: Nic {
             mac: NETBOOT_MAC,
             net,

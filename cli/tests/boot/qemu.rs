@@ -81,6 +81,9 @@ pub struct Vm {
     pub boot: Boot,
     /// What a person types on the serial console, each after a text the guest prints (see [`Typing`]).
     pub typing: Vec<Typing>,
+    /// The guest may reboot (qemu then boots it again from the start), and a kernel panic is not the end: the
+    /// run stops once this text has been printed twice (the second boot reached it).
+    pub reboot_until_seen_twice: Option<&'static str>,
     pub nic: Nic,
     pub mem_mib: u32,
     pub timeout: Duration,
@@ -140,8 +143,11 @@ impl Vm {
     pub fn args(&self, serial: &Path) -> Vec<OsString> {
         let mut a: Vec<OsString> = Vec::new();
         let mut push = |s: &str| a.push(s.into());
-        for s in ["-accel", "tcg", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"] {
+        for s in ["-accel", "tcg", "-nodefaults", "-no-user-config", "-display", "none"] {
             push(s);
+        }
+        if self.reboot_until_seen_twice.is_none() {
+            push("-no-reboot");
         }
         if self.arch == GuestArch::Aarch64 {
             // `max` with the cheap pointer-authentication algorithm: the default one is several times slower
@@ -314,7 +320,10 @@ impl Vm {
                 last_look = Instant::now();
                 let text = fs::read(&serial).unwrap_or_default();
                 let text = String::from_utf8_lossy(&text);
-                FATAL.iter().any(|f| text.contains(f))
+                match self.reboot_until_seen_twice {
+                    Some(marker) => text.matches(marker).count() >= 2,
+                    None => FATAL.iter().any(|f| text.contains(f)),
+                }
             };
             if fatal {
                 // Give the guest a moment to print the rest of its message.

@@ -95,4 +95,6 @@ impl FromStr for KexecFlag {
 pub struct Kexec {
     pub delay_seconds: u32,
     pub extra_flags: Vec<KexecFlag>,
+    /// `panic=` for the installer's kernel; `None`: the kernel's default (it hangs).
+    pub panic_reboot_seconds: Option<u32>,
 }

@@ -20,6 +20,7 @@ pub fn request_params_unchecked(req: &Request) -> Option<String> {
             installer,
             hostname: req.hostname.as_deref().filter(|h| !h.is_empty()),
             nameservers: req.nameservers.iter().filter(|n| !n.is_empty()).cloned(),
+            panic_reboot_seconds: Some(req.kexec.panic_reboot_seconds).filter(|s| *s > 0),
             params: req.kernel_params.iter().map(String::as_str),
         }
         .line(),
@@ -33,6 +34,7 @@ pub fn line(req: &ValidRequest) -> String {
         installer: req.release.installer,
         hostname: req.hostname.as_ref().map(|h| h.as_str()),
         nameservers: req.nameservers.iter().map(IpAddr::to_string),
+        panic_reboot_seconds: req.kexec.panic_reboot_seconds,
         params: req.kernel_params.iter().map(|p| p.as_str()),
     }
     .line()
@@ -64,7 +66,24 @@ mod tests {
         let req = Request::parse_toml(crate::EXAMPLE_REQUEST).unwrap().validate().unwrap();
         assert_eq!(
             line(&req),
-            "systemd.hostname=web1 nameserver=185.12.64.1 nameserver=2a01:4ff:ff00::add:1 console=ttyS0,115200"
+            "systemd.hostname=web1 nameserver=185.12.64.1 nameserver=2a01:4ff:ff00::add:1 panic=60 \
+             console=ttyS0,115200"
         );
+    }
+
+    #[test]
+    fn kexec_reboots_after_a_panic_unless_told_not_to_and_the_requests_own_panic_wins() {
+        let mut req = Request::parse_toml(crate::EXAMPLE_REQUEST).unwrap();
+        req.kexec.panic_reboot_seconds = 0;
+        assert!(!line(&req.validate().unwrap()).contains("panic="));
+        req.kexec.panic_reboot_seconds = 5;
+        req.kernel_params.push("panic=-1".into());
+        let words = line(&req.validate().unwrap());
+        assert!(words.contains("panic=5") && words.ends_with("panic=-1"), "{words}");
+        req.image = "netboot".into();
+        assert!(!line(&req.validate().unwrap()).contains("panic=5"), "netboot's line is the iPXE script's");
+        req.kexec.panic_reboot_seconds = 3601;
+        let errs = req.validate().unwrap_err();
+        assert!(errs.0.iter().any(|e| e.path == "kexec.panic_reboot_seconds"), "{errs}");
     }
 }

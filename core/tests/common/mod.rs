@@ -162,9 +162,9 @@ pub fn valid_request() -> impl Strategy<Value = Request> {
         proptest::collection::vec(any::<IpAddr>(), 0..3),
         release,
         proptest::collection::vec(interface_shape(), 0..4),
-        (0u32..=3600, proptest::collection::vec(select(&["--kexec-file-syscall", "-s", "-d"][..]), 0..3)),
+        (0u32..=3600, proptest::collection::vec(select(&["--kexec-file-syscall", "-s", "-d"][..]), 0..3), 0u32..=3600),
     )
-        .prop_map(|(image, arch, channel, hostname, keys, params, ns, release, shapes, (delay, flags))| {
+        .prop_map(|(image, arch, channel, hostname, keys, params, ns, release, shapes, (delay, flags, panic))| {
             let netboot = image == "netboot";
             Request {
                 image: image.into(),
@@ -191,6 +191,7 @@ pub fn valid_request() -> impl Strategy<Value = Request> {
                 kexec: KexecRequest {
                     delay_seconds: delay,
                     extra_flags: flags.into_iter().map(str::to_string).collect(),
+                    panic_reboot_seconds: panic,
                 },
                 strict: false,
             }
@@ -265,21 +266,28 @@ pub fn hostile_request() -> impl Strategy<Value = Request> {
         proptest::collection::vec(field(&["192.0.2.53", "2001:db8::53"]), 0..2),
         release(),
         proptest::collection::vec(interface(), 0..3),
-        (0u32..5000, proptest::collection::vec(field(&["--kexec-file-syscall", "-s"]), 0..2), any::<bool>()),
+        (
+            0u32..5000,
+            proptest::collection::vec(field(&["--kexec-file-syscall", "-s"]), 0..2),
+            any::<bool>(),
+            0u32..5000,
+        ),
     )
         .prop_map(
-            |(image, arch, channel, hostname, keys, params, ns, release, interfaces, (delay, flags, strict))| Request {
-                image,
-                arch,
-                channel,
-                hostname,
-                ssh_authorized_keys: keys,
-                kernel_params: params,
-                nameservers: ns,
-                release,
-                interfaces,
-                kexec: KexecRequest { delay_seconds: delay, extra_flags: flags },
-                strict,
+            |(image, arch, channel, hostname, keys, params, ns, release, interfaces, (delay, flags, strict, panic))| {
+                Request {
+                    image,
+                    arch,
+                    channel,
+                    hostname,
+                    ssh_authorized_keys: keys,
+                    kernel_params: params,
+                    nameservers: ns,
+                    release,
+                    interfaces,
+                    kexec: KexecRequest { delay_seconds: delay, extra_flags: flags, panic_reboot_seconds: panic },
+                    strict,
+                }
             },
         )
 }

@@ -173,6 +173,8 @@ impl App {
         let flags = Field::list("Extra kexec flags", "kexec.extra_flags", &form.extra_flags, ListKind::Words)
             .one_line()
             .hint("separated by spaces");
+        let panic = Field::line("Reboot after a panic (seconds)", "kexec.panic_reboot_seconds", &form.panic_reboot)
+            .hint("0: never; the machine comes back in the system on its disk");
         html! {
             <fieldset>
                 <legend>{ "Kernel and kexec" }</legend>
@@ -180,6 +182,7 @@ impl App {
                 <div class="row">
                     { w.field(delay, Rc::new(|f, v| f.delay = v)) }
                     { w.field(flags, Rc::new(|f, v| f.extra_flags = v)) }
+                    { w.field(panic, Rc::new(|f, v| f.panic_reboot = v)) }
                 </div>
             </fieldset>
         }
