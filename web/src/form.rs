@@ -119,26 +119,21 @@ impl Form {
     /// Empty optional fields are left out; an empty interface match is kept so core names the field.
     pub fn to_request(&self) -> (Request, Vec<FieldError>) {
         let mut local = Vec::new();
-        let delay_seconds = match self.delay.trim() {
-            "" => KexecRequest::default().delay_seconds,
-            d => d.parse::<u32>().unwrap_or_else(|_| {
-                local.push(FieldError::new(
-                    FieldPath::field("kexec").key("delay_seconds"),
-                    format!("must be a whole number of seconds (0 to {MAX_KEXEC_DELAY_SECONDS})"),
-                ));
-                KexecRequest::default().delay_seconds
-            }),
-        };
-        let panic_reboot_seconds = match self.panic_reboot.trim() {
-            "" => KexecRequest::default().panic_reboot_seconds,
-            d => d.parse::<u32>().unwrap_or_else(|_| {
-                local.push(FieldError::new(
-                    FieldPath::field("kexec").key("panic_reboot_seconds"),
-                    format!("must be a whole number of seconds (0: no reboot, at most {MAX_PANIC_REBOOT_SECONDS})"),
-                ));
-                KexecRequest::default().panic_reboot_seconds
-            }),
-        };
+        let defaults = KexecRequest::default();
+        let delay_seconds = seconds(
+            &self.delay,
+            defaults.delay_seconds,
+            "delay_seconds",
+            &format!("0 to {MAX_KEXEC_DELAY_SECONDS}"),
+            &mut local,
+        );
+        let panic_reboot_seconds = seconds(
+            &self.panic_reboot,
+            defaults.panic_reboot_seconds,
+            "panic_reboot_seconds",
+            &format!("0: no reboot, at most {MAX_PANIC_REBOOT_SECONDS}"),
+            &mut local,
+        );
         let req = Request {
             image: self.image.clone(),
             arch: self.arch.clone(),
@@ -235,6 +230,19 @@ pub fn field_id(path: &str) -> String {
         }
     }
     id
+}
+
+/// A `kexec.<key>` number of seconds as typed: empty is the default; what is not a whole number is the form's own
+/// error (core's range check names the limit for numbers out of range).
+fn seconds(text: &str, default: u32, key: &'static str, range: &str, errors: &mut Vec<FieldError>) -> u32 {
+    match text.trim() {
+        "" => default,
+        t => t.parse::<u32>().unwrap_or_else(|_| {
+            let path = FieldPath::field("kexec").key(key);
+            errors.push(FieldError::new(path, format!("must be a whole number of seconds ({range})")));
+            default
+        }),
+    }
 }
 
 /// The id of the input that shows a path's error (an error on `interfaces[0]` itself is shown at its match,
