@@ -80,6 +80,10 @@ pub struct RequestArgs {
     /// Seconds from a kernel panic in the installer to a reboot into the system on disk (0: never; default 60)
     #[arg(long, value_name = "SECONDS")]
     pub panic_reboot: Option<u32>,
+    /// Minutes from the installer's boot to a reboot into the system on disk unless someone logs in over SSH
+    /// (this project's kexec images; 0: off; default 15)
+    #[arg(long, value_name = "MINUTES")]
+    pub rollback: Option<u32>,
     /// Extra flag passed to kexec (repeatable), e.g. --kexec-extra-flag=--kexec-file-syscall
     #[arg(long = "kexec-extra-flag", value_name = "FLAG", allow_hyphen_values = true)]
     pub kexec_extra_flags: Vec<String>,
@@ -170,6 +174,9 @@ impl RequestArgs {
         }
         if let Some(p) = self.panic_reboot {
             req.kexec.panic_reboot_seconds = p;
+        }
+        if let Some(m) = self.rollback {
+            req.kexec.rollback_minutes = m;
         }
         req.kexec.extra_flags.extend(self.kexec_extra_flags.iter().cloned());
         if !errors.is_empty() {

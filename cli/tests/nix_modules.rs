@@ -223,8 +223,10 @@ fn the_kexec_module_renders_kexec_run_with_the_real_cli() {
     let out = dir.path().join("run");
     run_build_script(script, &out);
 
+    // The image is this project's: its run script arms the installer's rollback watchdog.
     let req = Request::parse(
-        "image = \"kexec\"\narch = \"x86_64-linux\"\nchannel = \"nixos-unstable\"\n",
+        "image = \"kexec\"\narch = \"x86_64-linux\"\nchannel = \"nixos-unstable\"\n\
+         [release]\ninstaller = \"nixos-images\"\n",
         RequestFormat::Toml,
     )
     .unwrap()

@@ -35,11 +35,12 @@ pub enum Field {
     KexecDelaySeconds,
     KexecExtraFlags,
     KexecPanicRebootSeconds,
+    KexecRollbackMinutes,
     Strict,
 }
 
 impl Field {
-    pub const ALL: [Field; 20] = [
+    pub const ALL: [Field; 21] = [
         Field::Image,
         Field::Arch,
         Field::Channel,
@@ -59,6 +60,7 @@ impl Field {
         Field::KexecDelaySeconds,
         Field::KexecExtraFlags,
         Field::KexecPanicRebootSeconds,
+        Field::KexecRollbackMinutes,
         Field::Strict,
     ];
 
@@ -84,6 +86,7 @@ impl Field {
             Field::KexecDelaySeconds => "kexec.delay_seconds",
             Field::KexecExtraFlags => "kexec.extra_flags",
             Field::KexecPanicRebootSeconds => "kexec.panic_reboot_seconds",
+            Field::KexecRollbackMinutes => "kexec.rollback_minutes",
             Field::Strict => "strict",
         }
     }
@@ -193,6 +196,15 @@ pub fn effect(field: Field, image: ImageKind, installer: Installer) -> Effect {
             why: "the kexec run script adds it; a netboot's command line is the iPXE script's",
             instead: "add `panic=SECONDS` to kernel_params",
         },
+        (Field::KexecRollbackMinutes, true, Ours) => Effect::Applied,
+        (Field::KexecRollbackMinutes, true, Upstream) => Effect::Ignored {
+            why: "upstream's installer has no watchdog: a machine nobody can reach stays in it until power-cycled",
+            instead: use_ours!(),
+        },
+        (Field::KexecRollbackMinutes, false, _) => Effect::Ignored {
+            why: "a netboot machine that reboots netboots the same installer again; there is no system to go back to",
+            instead: "remove it",
+        },
     }
 }
 
@@ -282,6 +294,10 @@ pub fn notices(req: &ValidRequest) -> Vec<Notice> {
     }
     if req.kexec.panic_reboot_seconds != Some(crate::request::KexecRequest::default().panic_reboot_seconds) {
         set.push((field("kexec").key("panic_reboot_seconds"), Field::KexecPanicRebootSeconds));
+    }
+    // Turned off, it has no effect to warn about on any installer.
+    if req.kexec.rollback_minutes.is_some_and(|m| m != crate::request::KexecRequest::default().rollback_minutes) {
+        set.push((field("kexec").key("rollback_minutes"), Field::KexecRollbackMinutes));
     }
     let on = column(req.image, req.release.installer);
     let mut out: Vec<Notice> = Vec::new();
@@ -390,6 +406,7 @@ mod tests {
             Field::KexecDelaySeconds,
             Field::KexecExtraFlags,
             Field::KexecPanicRebootSeconds,
+            Field::KexecRollbackMinutes,
         ];
         for field in Field::ALL {
             for image in ImageKind::ALL {

@@ -6,6 +6,7 @@
 //! (systemd-resolved reads them; upstream's netboot image runs no resolved). This project's images read both from
 //! the overlay.
 
+use crate::agent::watchdog;
 use crate::model::{ImageKind, Installer};
 use crate::overlay_layout::OVERLAY_FILE_NAME;
 
@@ -17,7 +18,15 @@ pub struct CmdlineParts<'a, N, P> {
     pub nameservers: N,
     /// `panic=`: kexec images only (the run script builds their command line).
     pub panic_reboot_seconds: Option<u32>,
+    /// The rollback watchdog: this project's kexec images only (upstream's have no agent to read it).
+    pub rollback_minutes: Option<u32>,
     pub params: P,
+}
+
+/// Whether the rollback watchdog's timeout goes on the kernel command line: only this project's kexec installer
+/// runs the watchdog (a netboot machine that reboots netboots again; upstream's installer has no agent).
+pub fn rollback_on_cmdline(image: ImageKind, installer: Installer) -> bool {
+    image.is_kexec() && installer == Installer::NixosImages
 }
 
 /// Whether the request's host name goes on the kernel command line for this installer.
@@ -52,6 +61,9 @@ where
         // Before the request's own parameters: a `panic=` among them comes later and wins.
         if let (true, Some(s)) = (self.image.is_kexec(), self.panic_reboot_seconds) {
             words.push(format!("panic={s}"));
+        }
+        if let (true, Some(m)) = (rollback_on_cmdline(self.image, self.installer), self.rollback_minutes) {
+            words.push(format!("{}={}", watchdog::CMDLINE_KEY, u64::from(m) * 60));
         }
         words.extend(self.params.map(str::to_string));
         words.join(" ")

@@ -109,6 +109,10 @@ pub struct KexecRequest {
     /// machine comes back in the system on its disk instead of hanging; 0 leaves the kernel's default (hang).
     #[serde(default = "default_panic_reboot")]
     pub panic_reboot_seconds: u32,
+    /// Minutes from the installer's boot to a reboot into the system on disk unless someone logs in over SSH
+    /// (this project's kexec images: the agent's rollback watchdog); 0 turns it off.
+    #[serde(default = "default_rollback")]
+    pub rollback_minutes: u32,
 }
 
 impl Default for KexecRequest {
@@ -117,6 +121,7 @@ impl Default for KexecRequest {
             delay_seconds: default_delay(),
             extra_flags: vec![],
             panic_reboot_seconds: default_panic_reboot(),
+            rollback_minutes: default_rollback(),
         }
     }
 }
@@ -163,6 +168,12 @@ fn default_delay() -> u32 {
 /// A minute: long enough to read a panic on a console that someone watches, short enough for one nobody does.
 fn default_panic_reboot() -> u32 {
     60
+}
+/// A quarter of an hour: nixos-anywhere logs in (`ssh ... exit 0`, every 5 s) as soon as the installer's sshd
+/// answers, a minute or two after the kexec, and a person reconnecting by hand takes about as long; a machine
+/// nobody can reach is back in its own system within the quarter.
+fn default_rollback() -> u32 {
+    15
 }
 fn is_false(b: &bool) -> bool {
     !*b

@@ -26,6 +26,9 @@ pub const MAX_KEXEC_DELAY_SECONDS: u32 = 3600;
 /// The longest wait from a panic to the reboot a request may ask for.
 pub const MAX_PANIC_REBOOT_SECONDS: u32 = 3600;
 
+/// The longest rollback timeout a request may ask for: a day (the agent's own limit, in minutes).
+pub const MAX_ROLLBACK_MINUTES: u32 = (crate::agent::watchdog::MAX_SECONDS / 60) as u32;
+
 #[derive(Default)]
 struct Errors(Vec<FieldError>);
 
@@ -90,6 +93,7 @@ impl Request {
                 hostname: hostname.as_ref().map(Hostname::as_str),
                 nameservers: nameservers.iter().map(IpAddr::to_string),
                 panic_reboot_seconds: Some(self.kexec.panic_reboot_seconds).filter(|s| *s > 0),
+                rollback_minutes: Some(self.kexec.rollback_minutes).filter(|m| *m > 0),
                 params: kernel_params.iter().map(KernelParam::as_str),
             }
             .line();
@@ -189,10 +193,16 @@ impl Request {
             );
         }
         let panic_reboot_seconds = (panic > 0).then_some(panic);
+        let rollback = self.kexec.rollback_minutes;
+        if rollback > MAX_ROLLBACK_MINUTES {
+            errs.add(at("rollback_minutes"), format!("must be at most {MAX_ROLLBACK_MINUTES} minutes (0: off)"));
+        }
+        let rollback_minutes = (rollback > 0).then_some(rollback);
         (errs.count() == before).then_some(Kexec {
             delay_seconds: self.kexec.delay_seconds,
             extra_flags,
             panic_reboot_seconds,
+            rollback_minutes,
         })
     }
 }

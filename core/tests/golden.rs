@@ -115,7 +115,8 @@ fn toml_round_trip_keeps_the_request() {
 }
 
 /// The image's own scripts, as the Nix modules render them at build time (`render kexec-run`/`ipxe`
-/// `--release-init`): the run script with the init path built in, and the release's netboot.ipxe.
+/// `--release-init`, for this project's installer): the run script with the init path built in, and the release's
+/// netboot.ipxe.
 #[test]
 fn the_images_own_scripts() {
     use nixos_images_core::release::{self, ReleaseBoot};
@@ -123,11 +124,14 @@ fn the_images_own_scripts() {
     let init = "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-nixos-system-nixos-installer-25.11/init";
     let params: Vec<String> = ["zswap.enabled=1", "console=ttyS0,115200n8", "console=tty0"].map(String::from).to_vec();
     let boot = ReleaseBoot::new(init, &params).unwrap();
-    let req =
-        Request::parse("image = \"kexec\"\narch = \"x86_64-linux\"\nchannel = \"nixos-25.11\"\n", RequestFormat::Toml)
-            .unwrap()
-            .validate()
-            .unwrap();
+    let req = Request::parse(
+        "image = \"kexec\"\narch = \"x86_64-linux\"\nchannel = \"nixos-25.11\"\n\
+             [release]\ninstaller = \"nixos-images\"\n",
+        RequestFormat::Toml,
+    )
+    .unwrap()
+    .validate()
+    .unwrap();
     insta::assert_snapshot!("image__kexec-run", kexec_run::script_with_release(&req, Some(&boot)));
     let arch = nixos_images_core::Arch::X86_64Linux;
     insta::assert_snapshot!("image__netboot-ipxe", release::netboot_ipxe(arch, &boot, "bzImage", "initrd"));

@@ -5,7 +5,7 @@
 use nixos_images_core::effects::Notice;
 use nixos_images_core::field::Segment;
 use nixos_images_core::request::{InterfaceRequest, KexecRequest, ReleaseRequest, RouteRequest};
-use nixos_images_core::validate::{MAX_KEXEC_DELAY_SECONDS, MAX_PANIC_REBOOT_SECONDS};
+use nixos_images_core::validate::{MAX_KEXEC_DELAY_SECONDS, MAX_PANIC_REBOOT_SECONDS, MAX_ROLLBACK_MINUTES};
 use nixos_images_core::{FieldError, FieldPath, Installer, Request};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +29,7 @@ pub struct Form {
     pub delay: String,
     pub extra_flags: String,
     pub panic_reboot: String,
+    pub rollback: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +113,7 @@ impl Form {
             delay: req.kexec.delay_seconds.to_string(),
             extra_flags: req.kexec.extra_flags.join(" "),
             panic_reboot: req.kexec.panic_reboot_seconds.to_string(),
+            rollback: req.kexec.rollback_minutes.to_string(),
         }
     }
 
@@ -120,18 +122,25 @@ impl Form {
     pub fn to_request(&self) -> (Request, Vec<FieldError>) {
         let mut local = Vec::new();
         let defaults = KexecRequest::default();
-        let delay_seconds = seconds(
+        let delay_seconds = whole_number(
             &self.delay,
             defaults.delay_seconds,
             "delay_seconds",
-            &format!("0 to {MAX_KEXEC_DELAY_SECONDS}"),
+            &format!("a whole number of seconds (0 to {MAX_KEXEC_DELAY_SECONDS})"),
             &mut local,
         );
-        let panic_reboot_seconds = seconds(
+        let panic_reboot_seconds = whole_number(
             &self.panic_reboot,
             defaults.panic_reboot_seconds,
             "panic_reboot_seconds",
-            &format!("0: no reboot, at most {MAX_PANIC_REBOOT_SECONDS}"),
+            &format!("a whole number of seconds (0: no reboot, at most {MAX_PANIC_REBOOT_SECONDS})"),
+            &mut local,
+        );
+        let rollback_minutes = whole_number(
+            &self.rollback,
+            defaults.rollback_minutes,
+            "rollback_minutes",
+            &format!("a whole number of minutes (0: off, at most {MAX_ROLLBACK_MINUTES})"),
             &mut local,
         );
         let req = Request {
@@ -171,7 +180,12 @@ impl Form {
                     }
                 })
                 .collect(),
-            kexec: KexecRequest { delay_seconds, extra_flags: words(&self.extra_flags), panic_reboot_seconds },
+            kexec: KexecRequest {
+                delay_seconds,
+                extra_flags: words(&self.extra_flags),
+                panic_reboot_seconds,
+                rollback_minutes,
+            },
             strict: self.strict,
         };
         (req, local)
@@ -234,12 +248,12 @@ pub fn field_id(path: &str) -> String {
 
 /// A `kexec.<key>` number of seconds as typed: empty is the default; what is not a whole number is the form's own
 /// error (core's range check names the limit for numbers out of range).
-fn seconds(text: &str, default: u32, key: &'static str, range: &str, errors: &mut Vec<FieldError>) -> u32 {
+fn whole_number(text: &str, default: u32, key: &'static str, expected: &str, errors: &mut Vec<FieldError>) -> u32 {
     match text.trim() {
         "" => default,
         t => t.parse::<u32>().unwrap_or_else(|_| {
             let path = FieldPath::field("kexec").key(key);
-            errors.push(FieldError::new(path, format!("must be a whole number of seconds ({range})")));
+            errors.push(FieldError::new(path, format!("must be {expected}")));
             default
         }),
     }

@@ -3,14 +3,19 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use nixos_images_core::release::{self, ReleaseBoot};
 use nixos_images_core::render::{kexec_run, ArtifactKind};
-use nixos_images_core::{Artifact, ValidRequest};
+use nixos_images_core::{Artifact, Installer, ValidRequest};
 
 use crate::cli::RenderArgs;
 use crate::errors::UsageError;
 use crate::{atomic_file, output};
 
 pub fn run(args: &RenderArgs) -> Result<()> {
-    let req = args.request.to_valid_request()?;
+    // An image's own script (--release-init) is this project's image by definition: its kexec/run arms the
+    // installer's rollback watchdog.
+    let req = match args.release_boot.release_init {
+        Some(_) => args.request.to_valid_request_for(Installer::NixosImages)?,
+        None => args.request.to_valid_request()?,
+    };
     let kind = args.kind;
     if !kind.applies_to(req.image()) {
         let wanted = if kind == ArtifactKind::Ipxe { "netboot" } else { "kexec or kexec-noninteractive" };
@@ -51,7 +56,8 @@ pub fn run(args: &RenderArgs) -> Result<()> {
 #[command(next_help_heading = "Image build (used by the Nix modules)")]
 pub struct ReleaseBootArgs {
     /// The image's NixOS init path (/nix/store/...-nixos-system-.../init): kexec-run then has it built in and
-    /// needs no kexec/run.release; ipxe renders the image's own netboot.ipxe (kernel and initrd next to it)
+    /// needs no kexec/run.release; ipxe renders the image's own netboot.ipxe (kernel and initrd next to it). The
+    /// image is this project's (release.installer = "nixos-images")
     #[arg(long, value_name = "PATH")]
     pub release_init: Option<String>,
     /// A kernel parameter of the image (repeatable; with --release-init)

@@ -6,8 +6,10 @@
 //! - [`restore`]: `restore-network`, the dumps as systemd-networkd units.
 //! - [`install`]: `apply-overlay`, where the overlay's files go in the target root.
 //! - [`preflight`]: `preflight`, whether a kexec can go ahead.
+//! - [`watchdog`]: `watchdog`, the installer's rollback watchdog (reboot unless someone logs in over SSH).
 
 pub mod install;
 pub mod iproute;
 pub mod preflight;
 pub mod restore;
+pub mod watchdog;

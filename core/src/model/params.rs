@@ -3,6 +3,7 @@
 use std::str::FromStr;
 
 use super::printable_char;
+use crate::agent::watchdog;
 use crate::escape::printable;
 use crate::ssh_key::describe_char;
 
@@ -59,6 +60,10 @@ impl FromStr for KernelParam {
         if s.starts_with("initrd=") || s.starts_with("init=") {
             return Err("init= and initrd= are set by the image itself".into());
         }
+        // The agent reads this one; a value it would refuse must not get as far as the installer.
+        if let Some(value) = s.strip_prefix(watchdog::CMDLINE_KEY).and_then(|rest| rest.strip_prefix('=')) {
+            watchdog::parse_seconds(value)?;
+        }
         Ok(KernelParam(s.to_string()))
     }
 }
@@ -97,4 +102,6 @@ pub struct Kexec {
     pub extra_flags: Vec<KexecFlag>,
     /// `panic=` for the installer's kernel; `None`: the kernel's default (it hangs).
     pub panic_reboot_seconds: Option<u32>,
+    /// The rollback watchdog's timeout (`nixos_images.rollback_seconds=`); `None`: off.
+    pub rollback_minutes: Option<u32>,
 }

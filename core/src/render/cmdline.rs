@@ -21,6 +21,7 @@ pub fn request_params_unchecked(req: &Request) -> Option<String> {
             hostname: req.hostname.as_deref().filter(|h| !h.is_empty()),
             nameservers: req.nameservers.iter().filter(|n| !n.is_empty()).cloned(),
             panic_reboot_seconds: Some(req.kexec.panic_reboot_seconds).filter(|s| *s > 0),
+            rollback_minutes: Some(req.kexec.rollback_minutes).filter(|m| *m > 0),
             params: req.kernel_params.iter().map(String::as_str),
         }
         .line(),
@@ -35,6 +36,7 @@ pub fn line(req: &ValidRequest) -> String {
         hostname: req.hostname.as_ref().map(|h| h.as_str()),
         nameservers: req.nameservers.iter().map(IpAddr::to_string),
         panic_reboot_seconds: req.kexec.panic_reboot_seconds,
+        rollback_minutes: req.kexec.rollback_minutes,
         params: req.kernel_params.iter().map(|p| p.as_str()),
     }
     .line()
@@ -85,5 +87,33 @@ mod tests {
         req.kexec.panic_reboot_seconds = 3601;
         let errs = req.validate().unwrap_err();
         assert!(errs.0.iter().any(|e| e.path == "kexec.panic_reboot_seconds"), "{errs}");
+    }
+
+    #[test]
+    fn the_rollback_watchdog_is_armed_on_this_projects_kexec_installer_only() {
+        let mut req = Request::parse_toml(crate::EXAMPLE_REQUEST).unwrap();
+        assert!(!line(&req.clone().validate().unwrap()).contains("rollback"), "upstream's installer has no agent");
+        req.release.installer = Some("nixos-images".into());
+        let words = line(&req.clone().validate().unwrap());
+        assert!(words.contains("panic=60 nixos_images.rollback_seconds=900 "), "{words}");
+        // The request's own parameter comes later and wins; the agent's rules are validation's.
+        req.kernel_params.push("nixos_images.rollback_seconds=30".into());
+        assert!(line(&req.clone().validate().unwrap()).ends_with("nixos_images.rollback_seconds=30"));
+        req.kernel_params.push("nixos_images.rollback_seconds=15m".into());
+        let errs = req.clone().validate().unwrap_err();
+        assert!(
+            errs.to_string().contains("kernel_params[2]: nixos_images.rollback_seconds= takes whole seconds"),
+            "{errs}"
+        );
+        req.kernel_params.truncate(1);
+        req.kexec.rollback_minutes = 0;
+        assert!(!line(&req.clone().validate().unwrap()).contains("=900"));
+        req.kexec.rollback_minutes = 1441;
+        let errs = req.clone().validate().unwrap_err();
+        assert!(errs.to_string().contains("kexec.rollback_minutes: must be at most 1440 minutes (0: off)"), "{errs}");
+        req.kexec.rollback_minutes = 5;
+        req.image = "netboot".into();
+        req.interfaces.clear();
+        assert!(!line(&req.validate().unwrap()).contains("=300"), "a netboot has no system to go back to");
     }
 }

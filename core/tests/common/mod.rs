@@ -162,40 +162,48 @@ pub fn valid_request() -> impl Strategy<Value = Request> {
         proptest::collection::vec(any::<IpAddr>(), 0..3),
         release,
         proptest::collection::vec(interface_shape(), 0..4),
-        (0u32..=3600, proptest::collection::vec(select(&["--kexec-file-syscall", "-s", "-d"][..]), 0..3), 0u32..=3600),
+        (
+            0u32..=3600,
+            proptest::collection::vec(select(&["--kexec-file-syscall", "-s", "-d"][..]), 0..3),
+            0u32..=3600,
+            0u32..=1440,
+        ),
     )
-        .prop_map(|(image, arch, channel, hostname, keys, params, ns, release, shapes, (delay, flags, panic))| {
-            let netboot = image == "netboot";
-            Request {
-                image: image.into(),
-                arch: arch.into(),
-                channel: channel.into(),
-                hostname,
-                ssh_authorized_keys: keys
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, (mut key, options))| {
-                        key[0] = i as u8; // distinct lines
-                        ed25519_line(key, i, options)
-                    })
-                    .collect(),
-                kernel_params: params,
-                nameservers: ns.iter().map(IpAddr::to_string).collect(),
-                release: ReleaseRequest {
-                    base_url: release.0.map(str::to_string),
-                    tag: release.1,
-                    kexec_tarball_sha256: release.2,
-                    installer: release.3.map(str::to_string),
-                },
-                interfaces: shapes.into_iter().enumerate().map(|(i, s)| interface_for(i, s, netboot)).collect(),
-                kexec: KexecRequest {
-                    delay_seconds: delay,
-                    extra_flags: flags.into_iter().map(str::to_string).collect(),
-                    panic_reboot_seconds: panic,
-                },
-                strict: false,
-            }
-        })
+        .prop_map(
+            |(image, arch, channel, hostname, keys, params, ns, release, shapes, (delay, flags, panic, rollback))| {
+                let netboot = image == "netboot";
+                Request {
+                    image: image.into(),
+                    arch: arch.into(),
+                    channel: channel.into(),
+                    hostname,
+                    ssh_authorized_keys: keys
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, (mut key, options))| {
+                            key[0] = i as u8; // distinct lines
+                            ed25519_line(key, i, options)
+                        })
+                        .collect(),
+                    kernel_params: params,
+                    nameservers: ns.iter().map(IpAddr::to_string).collect(),
+                    release: ReleaseRequest {
+                        base_url: release.0.map(str::to_string),
+                        tag: release.1,
+                        kexec_tarball_sha256: release.2,
+                        installer: release.3.map(str::to_string),
+                    },
+                    interfaces: shapes.into_iter().enumerate().map(|(i, s)| interface_for(i, s, netboot)).collect(),
+                    kexec: KexecRequest {
+                        delay_seconds: delay,
+                        extra_flags: flags.into_iter().map(str::to_string).collect(),
+                        panic_reboot_seconds: panic,
+                        rollback_minutes: rollback,
+                    },
+                    strict: false,
+                }
+            },
+        )
 }
 
 /// Mostly-plausible values with hostile ones mixed in, so both the accept and the reject paths are exercised.
@@ -271,10 +279,22 @@ pub fn hostile_request() -> impl Strategy<Value = Request> {
             proptest::collection::vec(field(&["--kexec-file-syscall", "-s"]), 0..2),
             any::<bool>(),
             0u32..5000,
+            0u32..2000,
         ),
     )
         .prop_map(
-            |(image, arch, channel, hostname, keys, params, ns, release, interfaces, (delay, flags, strict, panic))| {
+            |(
+                image,
+                arch,
+                channel,
+                hostname,
+                keys,
+                params,
+                ns,
+                release,
+                interfaces,
+                (delay, flags, strict, panic, rollback),
+            )| {
                 Request {
                     image,
                     arch,
@@ -285,7 +305,12 @@ pub fn hostile_request() -> impl Strategy<Value = Request> {
                     nameservers: ns,
                     release,
                     interfaces,
-                    kexec: KexecRequest { delay_seconds: delay, extra_flags: flags, panic_reboot_seconds: panic },
+                    kexec: KexecRequest {
+                        delay_seconds: delay,
+                        extra_flags: flags,
+                        panic_reboot_seconds: panic,
+                        rollback_minutes: rollback,
+                    },
                     strict,
                 }
             },

@@ -175,6 +175,8 @@ impl App {
             .hint("separated by spaces");
         let panic = Field::line("Reboot after a panic (seconds)", "kexec.panic_reboot_seconds", &form.panic_reboot)
             .hint("0: never; the machine comes back in the system on its disk");
+        let rollback = Field::line("Reboot unless someone logs in (minutes)", "kexec.rollback_minutes", &form.rollback)
+            .hint("this project's kexec images; 0: off; an SSH login turns it off for good");
         html! {
             <fieldset>
                 <legend>{ "Kernel and kexec" }</legend>
@@ -183,6 +185,7 @@ impl App {
                     { w.field(delay, Rc::new(|f, v| f.delay = v)) }
                     { w.field(flags, Rc::new(|f, v| f.extra_flags = v)) }
                     { w.field(panic, Rc::new(|f, v| f.panic_reboot = v)) }
+                    { w.field(rollback, Rc::new(|f, v| f.rollback = v)) }
                 </div>
             </fieldset>
         }

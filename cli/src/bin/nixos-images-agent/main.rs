@@ -3,6 +3,7 @@
 //! - `restore-network`: the machine's `ip --json` state (saved by kexec/run) as systemd-networkd units.
 //! - `apply-overlay`: installs the overlay (layout v1) into the target root.
 //! - `preflight`: what kexec/run checks before it changes anything.
+//! - `watchdog`: the installer's rollback watchdog (reboot unless someone logs in over SSH in time).
 //!
 //! All decisions are made in `nixos_images_core::agent` (pure); this binary reads and writes files. Errors are one
 //! line: `nixos-images-agent: error: <what>: <cause>`.
@@ -11,13 +12,14 @@ mod apply_overlay;
 mod preflight;
 mod restore_network;
 mod safe_fs;
+mod watchdog;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
 /// The nixos-images in-image agent: restores network configuration, applies the config overlay, checks a machine
-/// before a kexec.
+/// before a kexec, reboots an installer nobody reached.
 #[derive(Debug, Parser)]
 #[command(name = "nixos-images-agent", version, max_term_width = 100)]
 struct Cli {
@@ -30,6 +32,7 @@ enum Cmd {
     RestoreNetwork(RestoreNetworkArgs),
     ApplyOverlay(ApplyOverlayArgs),
     Preflight(PreflightArgs),
+    Watchdog(watchdog::WatchdogArgs),
 }
 
 /// Turn `ip --json` dumps into systemd-networkd units (one per link, matched by MAC).
@@ -90,6 +93,7 @@ fn main() {
         Cmd::RestoreNetwork(args) => restore_network::run(&args),
         Cmd::ApplyOverlay(args) => apply_overlay::run(&args),
         Cmd::Preflight(args) => preflight::run(&args),
+        Cmd::Watchdog(args) => watchdog::run(&args),
     };
     match result {
         Ok(code) => std::process::exit(code),
