@@ -243,6 +243,69 @@ fn the_kexec_module_renders_kexec_run_with_the_real_cli() {
     assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o755);
 }
 
+/// The words of a command line the way sh (and systemd, for these single-quoted words) splits it.
+fn sh_words(line: &str) -> Vec<String> {
+    let out = Command::new("sh").args(["-c", &format!("printf '%s\\n' {line}")]).output().unwrap();
+    assert!(out.status.success(), "{line}");
+    String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect()
+}
+
+#[test]
+fn the_rollback_watchdog_unit_runs_the_real_agent() {
+    let Some(nix) = Nix::new() else { return };
+    let cli = env!("CARGO_BIN_EXE_nixos-images-gen");
+    let unit = eval_modules(&nix, cli, "modules.\"rollback-watchdog.nix\".systemd.services.nixos-images-rollback");
+    assert_eq!(unit["wantedBy"], serde_json::json!(["multi-user.target"]), "{unit}");
+    assert_eq!(unit["serviceConfig"]["StandardOutput"], "journal+console", "{unit}");
+    let words = sh_words(unit["serviceConfig"]["ExecStart"].as_str().unwrap());
+    assert_eq!(words[..4], ["/stub/bin/nixos-images-agent", "watchdog", "run", "--"], "{words:?}");
+    assert_eq!(words[4], "/stub/systemd/bin/journalctl");
+    for flag in ["--boot", "--follow", "--output=cat", "--identifier=sshd", "--identifier=sshd-session"] {
+        assert!(words.contains(&flag.to_string()), "{flag}: {words:?}");
+    }
+    let kexec = repo().join("nix/modules/kexec-installer.nix");
+    let imports = eval_modules(&nix, cli, &format!("map toString (import {} stub.args).imports", kexec.display()));
+    assert!(imports.to_string().contains("rollback-watchdog.nix"), "{imports}");
+
+    // The unit's words, with this build's agent, a fake /proc and a log that has a login: the agent takes them,
+    // arms the watchdog from the command line and is off for good at the login.
+    let dir = tempfile::tempdir().unwrap();
+    let proc = dir.path().join("proc");
+    std::fs::create_dir_all(proc.join("sys/kernel/random")).unwrap();
+    std::fs::write(proc.join("cmdline"), "init=/x nixos_images.rollback_seconds=900\n").unwrap();
+    std::fs::write(proc.join("uptime"), "12.00 20.00\n").unwrap();
+    std::fs::write(proc.join("sys/kernel/random/boot_id"), "b0\n").unwrap();
+    let agent = env!("CARGO_BIN_EXE_nixos-images-agent");
+    let log = "Accepted publickey for root from 192.0.2.9 port 40000 ssh2: ED25519 SHA256:x";
+    let out = Command::new(agent)
+        .args(&words[1..2])
+        .arg("--proc")
+        .arg(&proc)
+        .arg("--state-dir")
+        .arg(dir.path().join("run"))
+        .args(&words[2..4])
+        .args(["sh", "-c", &format!("sleep 1; echo '{log}'; exec sleep 30")])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("rebooting into the system on disk in 14 min 48 s"), "{stdout}");
+    assert!(stdout.contains("off for good: root logged in over SSH from 192.0.2.9"), "{stdout}");
+
+    let shell_init = eval_modules(&nix, cli, "modules.\"rollback-watchdog.nix\".environment.loginShellInit");
+    let words = sh_words(shell_init.as_str().unwrap().trim());
+    assert_eq!(words, ["/stub/bin/nixos-images-agent", "watchdog", "status", "--login"]);
+    let out = Command::new(agent)
+        .args(["watchdog", "--proc"])
+        .arg(&proc)
+        .arg("--state-dir")
+        .arg(dir.path().join("run"))
+        .args(&words[2..])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("off for good"), "{out:?}");
+}
+
 #[test]
 fn the_netboot_module_renders_netboot_ipxe_with_the_real_cli() {
     let Some(nix) = Nix::new() else { return };

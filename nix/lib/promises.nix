@@ -21,6 +21,9 @@ let
     ++ [ "console=tty0" ];
   overlayUnit = config.boot.initrd.systemd.services.nixos-images-apply-overlay;
   restoreUnit = config.systemd.services.nixos-images-restore-network;
+  rollbackUnit = config.systemd.services.nixos-images-rollback;
+  # Whether the text has the words (no regex characters in them).
+  contains = words: text: builtins.length (builtins.split words text) > 1;
   packageNames = map (p: p.pname or p.name or "") config.environment.systemPackages;
   hasPackage = name: builtins.any (n: n == name || builtins.match "${name}-[0-9].*" n != null) packageNames;
   documentation = {
@@ -92,6 +95,24 @@ in
         config.users.users.root.openssh.authorizedKeys.keys
       )
     ]
+)
+++ (
+  if config.system.build ? kexecInstallerTarball then
+    [
+      (promise "kexec: the rollback watchdog starts at boot" (has rollbackUnit.wantedBy "multi-user.target")
+        rollbackUnit.wantedBy
+      )
+      (promise "kexec: the rollback watchdog follows sshd in the journal, on the console" (
+        contains "'watchdog' 'run' '--' '" rollbackUnit.serviceConfig.ExecStart
+        && contains "/bin/journalctl' '--boot' '--follow'" rollbackUnit.serviceConfig.ExecStart
+        && rollbackUnit.serviceConfig.StandardOutput == "journal+console"
+      ) rollbackUnit.serviceConfig)
+      (promise "kexec: login shells show the rollback watchdog" (
+        contains "watchdog status --login" config.programs.bash.loginShellInit
+      ) config.programs.bash.loginShellInit)
+    ]
+  else
+    [ ]
 )
 ++ (
   if noninteractive then

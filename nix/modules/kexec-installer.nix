@@ -7,6 +7,8 @@
 #   kexec/kexec, kexec/ip      static kexec-tools and iproute2 (the run script prefers this ip, it speaks --json)
 #   kexec/nixos-images-agent   the static agent: `kexec/run` runs its preflight before it changes anything
 #
+# The installer runs the rollback watchdog (rollback-watchdog.nix) when kexec/run armed it.
+#
 # system.build.kexecInstallerTarball is a directory holding <name>-<system>.tar.gz, as the release names it.
 {
   config,
@@ -31,7 +33,10 @@ let
   '';
 in
 {
-  imports = [ ./installer-base.nix ];
+  imports = [
+    ./installer-base.nix
+    ./rollback-watchdog.nix
+  ];
 
   options.system.kexec-installer.name = lib.mkOption {
     type = lib.types.str;

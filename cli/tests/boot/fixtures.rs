@@ -58,6 +58,9 @@ pub struct Fixtures {
     pub agent: PathBuf,
     /// The statically linked stand-in for upstream's installer (`testing/upstream-installer`).
     pub upstream_installer: PathBuf,
+    /// OpenSSH's sshd from Debian's openssh-server (dynamically linked), for the logins of the rollback
+    /// scenarios; x86_64 only.
+    pub sshd: Option<PathBuf>,
     /// For a foreign architecture: the unpacked packages the guest's dynamically linked programs come from,
     /// whose libraries every guest with such a program gets (on x86_64, `ldd` on this machine's programs).
     pub sysroot: Option<Sysroot>,
@@ -86,7 +89,8 @@ impl Sysroot {
     }
 }
 
-const TOOLS: &[&str] = &["qemu-system-x86_64", "busybox", "ldd", "cargo", "gzip", "tar", "sha256sum"];
+const TOOLS: &[&str] =
+    &["qemu-system-x86_64", "busybox", "ldd", "cargo", "gzip", "tar", "sha256sum", "ssh", "ssh-keygen"];
 /// Debian's iPXE ROM for virtio-net (qemu's default romfile) and OVMF.
 const FILES: &[&str] =
     &[super::qemu::VIRTIO_ROM, "/usr/share/ovmf/OVMF.fd", "/usr/lib/ipxe/ipxe.lkrn", "/usr/lib/ipxe/ipxe.efi"];
@@ -155,6 +159,7 @@ fn load_aarch64() -> Fixtures {
         ipxe_efi: dir.join("ipxe-arm64.efi"),
         agent: build_static("nixos-images-cli", "nixos-images-agent", AARCH64_TARGET),
         upstream_installer: build_static("upstream-installer", "upstream-installer", AARCH64_TARGET),
+        sshd: None,
         sysroot: Some(Sysroot { root, libs }),
     }
 }
@@ -193,6 +198,10 @@ fn load() -> Fixtures {
     let dir = fixtures_dir();
     let modules = read_modules(&dir);
     let vmlinuz = dir.join("vmlinuz");
+    let sshd = dir.join("sshd/sshd");
+    if !sshd.is_file() {
+        missing.push(sshd.display().to_string());
+    }
     if !vmlinuz.is_file() || modules.is_empty() || modules.iter().any(|(_, p)| !p.is_file()) {
         missing.push(format!("the kernel and modules under {}", dir.display()));
     }
@@ -202,7 +211,7 @@ fn load() -> Fixtures {
         missing.join(", ")
     );
     let kernel_version = fs::read_to_string(dir.join("kernel.version")).unwrap_or_default().trim().to_string();
-    say(&format!("boot: fixtures: kernel {kernel_version}, busybox, kexec and ip from this machine"));
+    say(&format!("boot: fixtures: kernel {kernel_version}, busybox, kexec and ip from this machine, Debian's sshd"));
     let busybox = which("busybox").unwrap();
     assert!(is_static(&busybox), "{} is not statically linked: install busybox-static", busybox.display());
     Fixtures {
@@ -215,6 +224,7 @@ fn load() -> Fixtures {
         ipxe_efi: PathBuf::from("/usr/lib/ipxe/ipxe.efi"),
         agent: build_static_agent(),
         upstream_installer: build_static("upstream-installer", "upstream-installer", X86_64_TARGET),
+        sshd: Some(sshd),
         sysroot: None,
     }
 }

@@ -17,7 +17,7 @@ use nixos_images_core::{Request, ValidRequest};
 
 use super::fixtures::{self, Fixtures};
 use super::guest::{Initramfs, Report, Stage};
-use super::qemu::{Boot, Firmware, Forward, GuestArch, Nic, Vm};
+use super::qemu::{Boot, Firmware, Forward, GuestArch, Nic, SshForward, Vm};
 use super::units::{self, Net, Route};
 use super::{example, gen_args, validate, Scenario};
 
@@ -39,6 +39,14 @@ pub enum KexecMode {
     /// As [`KexecMode::InstallCommand`], with an initrd too big for stage 1's RAM: the agent's preflight refuses,
     /// and the script stops before anything is loaded.
     PreflightRefusal,
+    /// As [`KexecMode::InstallCommand`] for this project's installer, whose rollback watchdog is armed (shortened to
+    /// [`ROLLBACK_SECONDS`] by a kernel parameter of the request, after the run script's own), with a request address
+    /// that is wrong for the guest's network: nobody can log in, and after the timeout the installer reboots and the
+    /// guest comes back in stage 1, the system on its disk.
+    RollbackUnreachable,
+    /// The same with stage 1's network kept: the test logs in over SSH (a loopback port forwarded to the guest, no
+    /// terminal) before the timeout, and the installer is still up well after it, its watchdog off for good.
+    RollbackLogin,
     /// The install command for upstream's images (the default release) with a host name and a static address
     /// stage 1 does not have; the tarball has no agent, and stage 2 is shaped like upstream's installer: it reads
     /// only what upstream's reads (`testing/upstream-installer`), sets its host name from `systemd.hostname=`, and
@@ -53,7 +61,26 @@ impl KexecMode {
     fn uses_install_command(self) -> bool {
         self != KexecMode::Customized
     }
+
+    fn is_rollback(self) -> bool {
+        matches!(self, KexecMode::RollbackUnreachable | KexecMode::RollbackLogin)
+    }
+
+    /// Whether the guest comes back in stage 1 by itself (and so boots it twice).
+    fn reboots_into_stage1(self) -> bool {
+        matches!(self, KexecMode::PanicInStage2 | KexecMode::RollbackUnreachable)
+    }
 }
+
+/// The rollback watchdog's timeout in these scenarios: the request's `nixos_images.rollback_seconds=` parameter,
+/// which comes after the run script's (`kexec.rollback_minutes`) and wins.
+const ROLLBACK_SECONDS: u64 = 25;
+/// Stage 2's address in [`KexecMode::RollbackUnreachable`]: not on the guest's network.
+const UNREACHABLE_ADDRESS: &str = "192.0.2.10/24";
+/// Where the test's logins go: stage 1's address, which a person would use after the kexec.
+const SSH_ADDRESS: &str = "10.0.2.10";
+/// What the test's SSH login runs (no terminal, as nixos-anywhere's `ssh ... exit 0`).
+const LOGIN_MARKER: &str = "rollback-test-logged-in";
 
 /// Stage 2's address in [`KexecMode::Upstream`] (stage 1 has another).
 const UPSTREAM_ADDRESS: &str = "10.0.2.30/24";
@@ -223,8 +250,25 @@ pub fn run(name: &'static str, mode: KexecMode, arch: GuestArch) {
     let stage2 = match mode {
         KexecMode::Upstream => Stage2::Upstream,
         KexecMode::PanicInStage2 => Stage2::Panic,
+        KexecMode::RollbackUnreachable | KexecMode::RollbackLogin => Stage2::Rollback,
         _ => Stage2::Agent,
     };
+    // The rollback scenarios: this project's installer, a key of the test's own to log in with, and for the
+    // unreachable one an address the guest's network cannot reach.
+    let client_key = sc.dir.join("client_ed25519");
+    if mode.is_rollback() {
+        req.release.installer = Some("nixos-images".into());
+        req.kexec.rollback_minutes = 1;
+        req.kernel_params.push(format!("nixos_images.rollback_seconds={ROLLBACK_SECONDS}"));
+        req.ssh_authorized_keys.push(ssh_keygen(&client_key, "rollback-test@host"));
+    }
+    if mode == KexecMode::RollbackUnreachable {
+        let text = format!(
+            "[[interfaces]]\nmatch_mac = \"{MAC}\"\ndhcp = false\naddresses = [\"{UNREACHABLE_ADDRESS}\"]\n\
+             [[interfaces.routes]]\ndestination = \"default\"\ngateway = \"192.0.2.1\"\n"
+        );
+        req.interfaces = Request::parse(&text, nixos_images_core::RequestFormat::Toml).unwrap().interfaces;
+    }
     if mode == KexecMode::PanicInStage2 {
         req.kexec.panic_reboot_seconds = 1;
     }
@@ -301,7 +345,9 @@ pub fn run(name: &'static str, mode: KexecMode, arch: GuestArch) {
         | KexecMode::InstallCommandUefi
         | KexecMode::Customized
         | KexecMode::Upstream
-        | KexecMode::PanicInStage2 => "sleep 90\nfail \"no kexec within 90 s\"\n".to_string(),
+        | KexecMode::PanicInStage2
+        | KexecMode::RollbackUnreachable
+        | KexecMode::RollbackLogin => "sleep 90\nfail \"no kexec within 90 s\"\n".to_string(),
         KexecMode::PreflightRefusal => format!(
             "kv kexec-loaded \"$(cat /sys/kernel/kexec_loaded)\"\n\
              kv initrd-size \"$(stat -c %s /root/kexec/initrd)\"\n\
@@ -344,7 +390,7 @@ pub fn run(name: &'static str, mode: KexecMode, arch: GuestArch) {
         arch,
         firmware: if mode == KexecMode::InstallCommandUefi { Firmware::Uefi } else { Firmware::Bios },
         typing: vec![],
-        reboot_until_seen_twice: (mode == KexecMode::PanicInStage2).then_some("@@stage 1"),
+        reboot_until_seen_twice: mode.reboots_into_stage1().then_some("@@stage 1"),
         boot: Boot::Kernel { kernel: fx.vmlinuz.clone(), initrd: Some(stage1_initrd), append: Some(params.clone()) },
         nic: Nic {
             mac: MAC,
@@ -356,13 +402,17 @@ pub fn run(name: &'static str, mode: KexecMode, arch: GuestArch) {
             rom: false,
             ipv6: false,
             pcap: None,
+            ssh: mode.is_rollback().then(|| SshForward { host_port: free_port(), guest_addr: SSH_ADDRESS }),
         },
         // MemTotal then reads about 980 MiB: above the run script's 900 MiB floor.
         mem_mib: 1024,
         timeout: Duration::from_secs(240),
         dir: sc.dir.clone(),
     };
+    // A person (or nixos-anywhere) trying to log in, from before the kexec until the VM ends.
+    let logins = vm.nic.ssh.as_ref().map(|f| Logins::start(f.host_port, &client_key, mode == KexecMode::RollbackLogin));
     let run = sc.run(&vm);
+    let logins = logins.map(Logins::finish);
     let fetched = server.fetched();
     drop(server);
     let report = Report::parse(&run.serial);
@@ -379,7 +429,7 @@ pub fn run(name: &'static str, mode: KexecMode, arch: GuestArch) {
     if mode == KexecMode::Upstream {
         want_fetched.push(format!("/{REACHABLE}"));
     }
-    if mode == KexecMode::PanicInStage2 {
+    if mode.reboots_into_stage1() {
         // The second boot of stage 1 may start downloading again before it is stopped.
         assert!(fetched.starts_with(&want_fetched), "{what}\nwhat the guest downloaded: {fetched:?}");
     } else {
@@ -388,6 +438,10 @@ pub fn run(name: &'static str, mode: KexecMode, arch: GuestArch) {
     let steps = s1.output("steps");
     if mode == KexecMode::PanicInStage2 {
         check_panic_reboot(&run.serial, &report, &valid, &params, &what);
+        return;
+    }
+    if let Some(logins) = logins {
+        check_rollback(mode, &run.serial, &report, &valid, &params, &logins, &what);
         return;
     }
 
@@ -416,6 +470,7 @@ enum Stage2 {
     Agent,
     Upstream,
     Panic,
+    Rollback,
 }
 
 /// Stage 2 of [`KexecMode::PanicInStage2`]: reports its command line, then the kernel panics (sysrq `c`).
@@ -446,6 +501,182 @@ fn check_panic_reboot(serial: &str, report: &Report, req: &ValidRequest, release
     assert_eq!(report.stages.iter().filter(|s| s.name == "1").count(), 2, "{what}\nstage 1 twice");
 }
 
+/// Stage 2 of the rollback scenarios, as this project's installer boots: the overlay and the network (the units
+/// applied as networkd would), then sshd with the keys the overlay installed and the watchdog as its unit runs it,
+/// following sshd's messages (the unit reads the same lines from the journal). It then waits past the deadline.
+const STAGE2_ROLLBACK_INIT: &str = r#"say stage 2
+kv cmdline "$(cat /proc/cmdline)"
+load_modules
+mkdir -p /sysroot
+out apply-overlay nixos-images-agent apply-overlay --root /sysroot || fail "apply-overlay failed"
+d=/sysroot/root/network
+out restore-network nixos-images-agent restore-network $d/addrs.json $d/routes-v4.json $d/routes-v6.json /sysroot/etc/systemd/network || fail "restore-network failed"
+ip=/usr/local/bin/ip
+$ip link set lo up
+out apply-network upstream-installer apply-network /sysroot/etc/systemd/network || fail "applying the units failed"
+kv ip-addr "$($ip -o addr show dev eth0 | tr '\n' ';')"
+mkdir -p /run/sshd
+chmod 0755 /run/sshd
+/usr/sbin/sshd -D -e -f /etc/ssh/sshd_config 2>>/run/sshd.log &
+nixos-images-agent watchdog run -- tail -n +1 -F /run/sshd.log &
+sleep 1
+out watchdog-armed nixos-images-agent watchdog status
+sleep WAIT
+kv uptime "$(cut -d' ' -f1 /proc/uptime)"
+out watchdog-status nixos-images-agent watchdog status
+out sshd-log cat /run/sshd.log
+finish
+"#;
+
+/// Stage 2's sshd: keys only, root's keys where apply-overlay put them (the test's initrd root is not the
+/// installer's), no PAM.
+const SSHD_CONFIG: &str = "Port 22\nHostKey /etc/ssh/test_host_ed25519_key\n\
+    AuthorizedKeysFile /sysroot/root/.ssh/authorized_keys\nPermitRootLogin prohibit-password\n\
+    PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
+    PidFile /run/sshd.pid\nLogLevel INFO\n";
+
+/// An ed25519 key pair without passphrase at `path` (and `path.pub`); returns the public line.
+fn ssh_keygen(path: &std::path::Path, comment: &str) -> String {
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
+        .arg(path)
+        .output()
+        .expect("running ssh-keygen");
+    assert!(out.status.success(), "ssh-keygen: {}", String::from_utf8_lossy(&out.stderr));
+    fs::read_to_string(path.with_extension("pub")).unwrap().trim().to_string()
+}
+
+/// A loopback port nothing listens on now (qemu binds it a moment later).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// SSH logins tried against the forwarded port while the VM runs, as a person would: one every second or so,
+/// without a terminal, until one succeeds (when `stop_at_success`) or the VM ends.
+struct Logins {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<LoginAttempts>,
+}
+
+#[derive(Debug, Default)]
+struct LoginAttempts {
+    attempts: usize,
+    /// When, since the VM started, the first login succeeded, and what it printed.
+    success: Option<(Duration, String)>,
+}
+
+impl Logins {
+    fn start(port: u16, key: &std::path::Path, stop_at_success: bool) -> Logins {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (key, flag) = (key.to_path_buf(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            let mut got = LoginAttempts::default();
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                got.attempts += 1;
+                let out = Command::new("ssh")
+                    .args(["-F", "/dev/null", "-T", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no"])
+                    .args(["-o", "UserKnownHostsFile=/dev/null", "-o", "GlobalKnownHostsFile=/dev/null"])
+                    .args(["-o", "ConnectTimeout=3", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR", "-i"])
+                    .arg(&key)
+                    .args(["-p", &port.to_string(), "root@127.0.0.1", &format!("echo {LOGIN_MARKER}")])
+                    .stdin(std::process::Stdio::null())
+                    .output()
+                    .expect("running ssh");
+                let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+                if out.status.success() && got.success.is_none() {
+                    got.success = Some((start.elapsed(), stdout));
+                    if stop_at_success {
+                        break;
+                    }
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            got
+        });
+        Logins { stop, thread }
+    }
+
+    fn finish(self) -> LoginAttempts {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap()
+    }
+}
+
+/// The rollback scenarios' checks: the watchdog was armed from the command line in stage 2; then either nobody
+/// could log in and the guest rebooted back into stage 1 after the timeout, or the test logged in and stage 2 was
+/// still up after it, the watchdog off for good.
+fn check_rollback(
+    mode: KexecMode,
+    serial: &str,
+    report: &Report,
+    req: &ValidRequest,
+    release_params: &str,
+    logins: &LoginAttempts,
+    what: &str,
+) {
+    let s2 = report.stages.iter().find(|s| s.name == "2").unwrap_or_else(|| panic!("no kexec into stage 2: {what}"));
+    let words: Vec<String> = s2.kv("cmdline").split_whitespace().map(String::from).collect();
+    let mut want = vec![format!("init={INIT}")];
+    want.extend(release_params.split_whitespace().map(String::from));
+    want.extend(cmdline::line(req).split_whitespace().map(String::from));
+    assert_eq!(words, want, "{what}\nstage 2's kernel command line");
+    // The run script's parameter (kexec.rollback_minutes = 1), then the request's, which wins.
+    let at = |w: &str| words.iter().position(|x| x == w).unwrap_or_else(|| panic!("{what}\n{w} not in {words:?}"));
+    assert!(at("nixos_images.rollback_seconds=60") < at(&format!("nixos_images.rollback_seconds={ROLLBACK_SECONDS}")));
+    for step in ["apply-overlay", "restore-network", "apply-network", "watchdog-armed"] {
+        assert_eq!(s2.kv(&format!("{step}-exit")), "0", "{what}\n{step}:\n{}", s2.output(step));
+    }
+    let deadline = format!("0:00:{ROLLBACK_SECONDS:02}");
+    let armed = s2.output("watchdog-armed");
+    assert!(
+        armed.contains("no SSH login yet: rebooting into the system on disk in")
+            && armed.contains(&format!("(at {deadline} after boot)")),
+        "{what}\nthe watchdog was not armed from the command line:\n{armed}"
+    );
+    let stage2_at = serial.find("@@stage 2").unwrap();
+    let stage1_boots = report.stages.iter().filter(|s| s.name == "1").count();
+    super::say(&format!("boot: rollback: {} SSH attempts, first login {:?}", logins.attempts, logins.success));
+    match mode {
+        KexecMode::RollbackUnreachable => {
+            let addrs = s2.kv("ip-addr");
+            assert!(
+                addrs.contains(&format!("inet {UNREACHABLE_ADDRESS}")) && !addrs.contains(SSH_ADDRESS),
+                "{what}\nstage 2's addresses: {addrs}"
+            );
+            assert!(logins.success.is_none() && logins.attempts > 3, "{what}\nlogins: {logins:?}");
+            let line = format!(
+                "nixos-images rollback watchdog: nobody logged in over SSH by {deadline} after boot; rebooting into \
+                 the system on disk"
+            );
+            let reboot_at = serial[stage2_at..].find(&line).map(|i| i + stage2_at);
+            let reboot_at = reboot_at.unwrap_or_else(|| panic!("{what}\nstage 2 never said: {line}"));
+            assert!(serial[reboot_at..].contains("@@stage 1"), "{what}\nthe guest did not come back in stage 1");
+            assert_eq!(stage1_boots, 2, "{what}\nstage 1 twice");
+            assert!(!s2.ended, "{what}\nstage 2 went on as if nothing happened");
+        }
+        KexecMode::RollbackLogin => {
+            let (when, printed) = logins.success.clone().unwrap_or_else(|| panic!("{what}\nno login: {logins:?}"));
+            assert_eq!(printed.trim(), LOGIN_MARKER, "{what}\nthe login's command (at {when:?})");
+            assert!(s2.fails.is_empty() && s2.ended, "{what}\nstage 2 failed: {:?}", s2.fails);
+            let uptime: f64 = s2.kv("uptime").parse().unwrap();
+            assert!(uptime > ROLLBACK_SECONDS as f64, "{what}\nstage 2 looked before the deadline ({uptime} s)");
+            let status = s2.output("watchdog-status");
+            assert!(
+                status.contains("off for good: root logged in over SSH from 10.0.2.2"),
+                "{what}\nthe watchdog after the deadline:\n{status}\nsshd:\n{}",
+                s2.output("sshd-log")
+            );
+            let disarmed = "nixos-images rollback watchdog: off for good: root logged in over SSH from 10.0.2.2 \
+                            (publickey)";
+            assert!(serial[stage2_at..].contains(disarmed), "{what}\nthe console did not say: {disarmed}");
+            assert!(!serial.contains("nobody logged in over SSH by"), "{what}\nit rebooted anyway");
+            assert_eq!(stage1_boots, 1, "{what}\nstage 1 booted again");
+        }
+        _ => unreachable!("not a rollback scenario"),
+    }
+}
+
 /// A release-shaped kexec tarball: `kexec/{bzImage,initrd,kexec,ip,run}` (and the agent, as releases that carry
 /// one). The releases' `ip` is a static iproute2 (the run script prefers it: a machine's own `ip` may lack
 /// `--json`); here it is Debian's, whose libraries stage 1 has.
@@ -461,6 +692,9 @@ fn release_tarball(fx: &Fixtures, with_agent: bool, padding: usize, kind: Stage2
             Initramfs::new(fx, INIT, &STAGE2_UPSTREAM_INIT.replace("SERVER", SERVER).replace("REACHABLE", REACHABLE))
         }
         Stage2::Panic => Initramfs::new(fx, INIT, STAGE2_PANIC_INIT),
+        Stage2::Rollback => {
+            Initramfs::new(fx, INIT, &STAGE2_ROLLBACK_INIT.replace("WAIT", &(ROLLBACK_SECONDS + 12).to_string()))
+        }
     };
     // As NixOS's initrd does, /init hands over to the system's init named by init= (here inside the initrd).
     stage2.file("init", 0o755, STAGE2_HANDOVER);
@@ -470,6 +704,21 @@ fn release_tarball(fx: &Fixtures, with_agent: bool, padding: usize, kind: Stage2
         Stage2::Upstream => stage2
             .program(&fx.upstream_installer, "usr/local/bin/upstream-installer")
             .program(&fx.ip, "usr/local/bin/ip"),
+        Stage2::Rollback => {
+            let sshd = fx.sshd.as_ref().expect("the rollback scenarios run on x86_64, which has Debian's sshd");
+            let host_key = tempfile::tempdir_in(fixtures::fixtures_dir()).unwrap();
+            let key = host_key.path().join("host_ed25519");
+            ssh_keygen(&key, "root@stage2");
+            stage2
+                .program(&fx.agent, "usr/local/bin/nixos-images-agent")
+                .program(&fx.upstream_installer, "usr/local/bin/upstream-installer")
+                .program(&fx.ip, "usr/local/bin/ip")
+                .program(sshd, "usr/sbin/sshd")
+                .file("etc/ssh/sshd_config", 0o644, SSHD_CONFIG)
+                .file("etc/ssh/test_host_ed25519_key", 0o600, super::guest::read(&key))
+                .file("etc/passwd", 0o644, "root:x:0:0:root:/root:/bin/sh\nsshd:x:100:65534::/run/sshd:/bin/false\n")
+                .file("etc/group", 0o644, "root:x:0:\nnogroup:x:65534:\n")
+        }
     };
     let mut initrd = stage2.gzip();
     // The kernel skips zeros between initramfs archives: padding makes an initrd big without changing it.

@@ -135,6 +135,19 @@ fn kexec_12_panic_in_the_installer_reboots_into_the_disk() {
     kexec::run("kexec-12-panic-reboot", kexec::KexecMode::PanicInStage2, GuestArch::X86_64);
 }
 
+/// This project's installer nobody can reach (the request's address is wrong for the network): its rollback
+/// watchdog reboots it, and the guest comes back in stage 1.
+#[test]
+fn kexec_13_unreachable_installer_rolls_back() {
+    kexec::run("kexec-13-rollback-unreachable", kexec::KexecMode::RollbackUnreachable, GuestArch::X86_64);
+}
+
+/// The same installer reached in time: an SSH login without a terminal turns the watchdog off for good.
+#[test]
+fn kexec_14_login_in_time_keeps_the_installer() {
+    kexec::run("kexec-14-rollback-login", kexec::KexecMode::RollbackLogin, GuestArch::X86_64);
+}
+
 #[test]
 fn kexec_5_customized_tarball() {
     kexec::run("kexec-5-customized-tarball", kexec::KexecMode::Customized, GuestArch::X86_64);

@@ -176,6 +176,7 @@ pub fn run(name: &'static str, mode: NetbootMode) {
             rom,
             ipv6: !mode.is_static(),
             pcap: mode.is_static().then(|| pcap.clone()),
+            ssh: None,
         },
         mem_mib: 512,
         timeout: Duration::from_secs(if mode.is_uefi() { 180 } else { 120 }),

@@ -1,7 +1,8 @@
 //! Runs one qemu guest to its end, with a hard timeout, and reads what it printed on its serial console.
 //!
 //! Guests have no way out: qemu's user network runs with `restrict=on`, and the only address they can reach is the
-//! `guestfwd` to the test's own loopback HTTP server. No KVM here: always `-accel tcg`.
+//! `guestfwd` to the test's own loopback HTTP server. The only way in is an optional `hostfwd` from this machine's
+//! loopback to the guest's SSH port. No KVM here: always `-accel tcg`.
 
 use std::ffi::OsString;
 use std::fs;
@@ -33,6 +34,14 @@ pub struct Nic {
     pub ipv6: bool,
     /// Writes every frame to this pcap file (qemu's filter-dump).
     pub pcap: Option<PathBuf>,
+    /// A loopback port of this machine forwarded to the guest's SSH server (`hostfwd`), at this guest address.
+    pub ssh: Option<SshForward>,
+}
+
+/// `hostfwd=tcp:127.0.0.1:HOST_PORT-GUEST_ADDR:22`: the only way in, and only from this machine's loopback.
+pub struct SshForward {
+    pub host_port: u16,
+    pub guest_addr: &'static str,
 }
 
 /// The guest's architecture: qemu's x86_64 PC, or its aarch64 `virt` machine.
@@ -195,6 +204,9 @@ impl Vm {
         );
         if let Some(b) = &n.bootfile {
             netdev.push_str(&format!(",bootfile={b}"));
+        }
+        if let Some(f) = &n.ssh {
+            netdev.push_str(&format!(",hostfwd=tcp:127.0.0.1:{}-{}:22", f.host_port, f.guest_addr));
         }
         push("-netdev");
         push(&netdev);

@@ -3,7 +3,7 @@
 //! - `copy-state FROM SYSROOT`: what upstream's initrd service copies ([`upstream_installer::copy_state`]);
 //! - `restore-network ADDRS ROUTES_V4 ROUTES_V6 DIR`: the units its restore script writes;
 //! - `apply-network DIR`: what networkd would do with those units on this machine, through `ip` (addresses and
-//!   routes of the link whose MAC a unit matches); the guests have no networkd.
+//!   routes of the link whose MAC a unit matches, the first such unit per link); the guests have no networkd.
 
 use std::fs;
 use std::path::Path;
@@ -62,10 +62,16 @@ fn ip(args: &[&str]) -> Result<(), String> {
 fn apply(dir: &str) -> Result<(), String> {
     let mut names: Vec<_> = fs::read_dir(dir).map_err(|e| format!("{dir}: {e}"))?.flatten().map(|e| e.path()).collect();
     names.sort();
+    // As networkd does, the first unit (in name order) that matches a link configures it; later ones are skipped.
+    let mut configured: Vec<String> = vec![];
     for path in names {
         let unit = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let Some(mac) = unit.lines().find_map(|l| l.strip_prefix("MACAddress=")) else { continue };
         let Some(link) = link_with_mac(mac) else { continue };
+        if configured.contains(&link) {
+            continue;
+        }
+        configured.push(link.clone());
         ip(&["link", "set", &link, "up"])?;
         // Sections in order: [Network] addresses, then each [Route] (Destination, Gateway, GatewayOnLink).
         let mut routes: Vec<(Option<String>, Option<String>, bool)> = vec![];

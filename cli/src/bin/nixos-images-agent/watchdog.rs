@@ -239,6 +239,17 @@ fn watch(machine: &Machine, store: &Store, log_command: &[OsString]) -> Result<i
     let (tx, rx) = mpsc::channel();
     let mut log = LogFollower::start(log_command, tx.clone())?;
     loop {
+        // The clock first: the countdown is on the console as soon as the agent starts.
+        let now = machine.now()?;
+        match store.change(&boot_id, |w| w.tick(now))? {
+            Some(Action::Announce(line)) => println!("{line}"),
+            Some(Action::Reboot(line)) => {
+                println!("{line}");
+                log.stop();
+                return reboot(machine);
+            }
+            None => {}
+        }
         match rx.recv_timeout(TICK) {
             Ok(LogEvent::Line(line)) => {
                 if let Some(login) = watchdog::sshd_login(&line) {
@@ -263,16 +274,6 @@ fn watch(machine: &Machine, store: &Store, log_command: &[OsString]) -> Result<i
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => unreachable!("this loop holds a sender"),
-        }
-        let now = machine.now()?;
-        match store.change(&boot_id, |w| w.tick(now))? {
-            Some(Action::Announce(line)) => println!("{line}"),
-            Some(Action::Reboot(line)) => {
-                println!("{line}");
-                log.stop();
-                return reboot(machine);
-            }
-            None => {}
         }
     }
 }
