@@ -92,3 +92,39 @@ fn cli_process_bundle_example(bencher: divan::Bencher) {
         divan::black_box(out.stdout.len())
     });
 }
+
+/// The rollback watchdog reads every line sshd logs: a busy installer's hour of them (mostly failed attempts
+/// from scanners, some logins), decided line by line.
+#[divan::bench]
+fn watchdog_sshd_log_lines(bencher: divan::Bencher) {
+    use nixos_images_core::agent::watchdog;
+    let lines: Vec<String> = (0..1000)
+        .map(|i| match i % 10 {
+            0 => format!(
+                "Accepted publickey for root from 10.0.{}.{} port {} ssh2: ED25519 SHA256:abc",
+                i % 250,
+                i % 7,
+                40000 + i
+            ),
+            1..=6 => {
+                format!("Failed password for invalid user admin{i} from 198.51.100.{} port {} ssh2", i % 250, 30000 + i)
+            }
+            _ => format!(
+                "Connection closed by authenticating user root 203.0.113.{} port {} [preauth]",
+                i % 250,
+                20000 + i
+            ),
+        })
+        .collect();
+    bencher.bench(|| lines.iter().filter(|l| watchdog::sshd_login(divan::black_box(l)).is_some()).count());
+}
+
+/// A 15-minute countdown ticked every second, as `watchdog run` does (900 decisions).
+#[divan::bench]
+fn watchdog_countdown_ticks(bencher: divan::Bencher) {
+    use nixos_images_core::agent::watchdog::{Uptime, Watchdog};
+    bencher.bench(|| {
+        let (mut w, _) = Watchdog::resume(None, "boot", 900_000, Uptime(3_000));
+        (3..=900u64).filter_map(|s| w.tick(Uptime(s * 1000))).count()
+    });
+}
