@@ -162,6 +162,8 @@ async fn fill(c: &Client, req: &Request) {
     }
     type_into(c, "f-kexec-delay_seconds", &req.kexec.delay_seconds.to_string()).await;
     type_into(c, "f-kexec-extra_flags", &req.kexec.extra_flags.join(" ")).await;
+    type_into(c, "f-kexec-panic_reboot_seconds", &req.kexec.panic_reboot_seconds.to_string()).await;
+    type_into(c, "f-kexec-rollback_minutes", &req.kexec.rollback_minutes.to_string()).await;
 }
 
 /// The live outputs must be exactly core's renders, which is what the CLI prints.
@@ -309,7 +311,29 @@ async fn light_session(c: &Client, server: &Server, downloads: &Path) -> String 
     let mut req = example("static-hetzner.toml");
     req.image = "kexec".into();
     req.kexec.extra_flags = vec!["--no-checks".into()];
+    req.kexec.panic_reboot_seconds = 5;
+    req.kexec.rollback_minutes = 30;
     fill(c, &req).await;
+    assert_outputs(c, &req).await;
+    // The rollback watchdog: upstream's installer has none (core's notice at the field); this project's puts it on
+    // the command line (assert_outputs compares it with core's); a bad number is the form's own error.
+    let notice = text_of(c, "f-kexec-rollback_minutes-notice").await;
+    assert!(notice.contains("upstream's installer has no watchdog"), "{notice}");
+    select(c, "f-release-installer", "nixos-images").await;
+    req.release.installer = Some("nixos-images".into());
+    assert_outputs(c, &req).await;
+    assert!(text_of(c, "out-cmdline").await.contains("panic=5 nixos_images.rollback_seconds=1800"));
+    type_into(c, "f-kexec-rollback_minutes", "soon").await;
+    let err = wait_until(
+        c,
+        "the rollback field's error",
+        "return document.getElementById('f-kexec-rollback_minutes-err')?.textContent || null;",
+    )
+    .await;
+    assert_eq!(err, json!("must be a whole number of minutes (0: off, at most 1440)"));
+    type_into(c, "f-kexec-rollback_minutes", "30").await;
+    select(c, "f-release-installer", "upstream").await;
+    req.release.installer = None;
     assert_outputs(c, &req).await;
     set_checked(c, "f-interfaces-0-routes-0-on_link", false).await;
     let gw = c.find(Locator::Id("f-interfaces-0-routes-0-gateway")).await.unwrap();
