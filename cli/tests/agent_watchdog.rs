@@ -122,7 +122,7 @@ fn without_the_parameter_it_is_off() {
     assert!(!m.state_dir().join("watchdog.json").exists());
     // Login shells hear nothing; cancel and rearm say there is nothing to change.
     let login = m.agent(&["status", "--login"]);
-    assert!(login.status.success() && login.stdout.is_empty(), "{}", text(&login.stdout));
+    assert!(login.status.success() && login.stdout.is_empty() && login.stderr.is_empty(), "{login:?}");
     let cancel = m.agent(&["cancel"]);
     assert_eq!(cancel.status.code(), Some(1));
     assert!(text(&cancel.stderr).starts_with("nixos-images-agent: error: no rollback watchdog runs on this boot"));
@@ -134,6 +134,10 @@ fn a_login_turns_it_off_for_good() {
     let child = m.run();
     until("the state file", || m.state_dir().join("watchdog.json").exists());
     assert!(m.status().contains("no SSH login yet: rebooting into the system on disk in 55 s"), "{}", m.status());
+    // The login banner says the same on stderr (a script's `bash -l -c` keeps its stdout).
+    let banner = m.agent(&["status", "--login"]);
+    assert!(banner.stdout.is_empty(), "{banner:?}");
+    assert!(text(&banner.stderr).contains("run `nixos-images-agent watchdog cancel`"), "{banner:?}");
     // Attempts that are no login change nothing.
     m.sshd_says("Failed publickey for root from 10.0.2.2 port 51230 ssh2: ED25519 SHA256:zzzz");
     m.sshd_says("Invalid user Accepted publickey for root from 10.0.2.2 port 1 ssh2 from 10.0.2.9 port 4");

@@ -303,7 +303,7 @@ fn the_rollback_watchdog_unit_runs_the_real_agent() {
         .args(&words[2..])
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("off for good"), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("off for good"), "{out:?}");
 }
 
 #[test]

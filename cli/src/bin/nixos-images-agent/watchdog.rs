@@ -51,8 +51,8 @@ pub enum WatchdogCmd {
     },
     /// Where the watchdog stands: the time left, cancelled, or off for good after a login.
     Status {
-        /// For login shells: nothing when no watchdog runs on this boot, and in an SSH session the login's
-        /// own disarming is waited for (a second or two).
+        /// For login shells: on stderr, nothing when no watchdog runs on this boot, and in an SSH session the
+        /// login's own disarming is waited for (a second or two).
         #[arg(long)]
         login: bool,
     },
@@ -200,7 +200,13 @@ fn status(machine: &Machine, store: &Store, login: bool) -> Result<i32> {
             w = store.read(&boot_id)?.unwrap_or(w);
         }
     }
-    println!("nixos-images rollback watchdog: {}", w.describe(machine.now()?));
+    let line = format!("nixos-images rollback watchdog: {}", w.describe(machine.now()?));
+    // A login shell's banner goes to stderr: a script's `bash -l -c ...` keeps its output clean.
+    if login {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
     Ok(0)
 }
 
