@@ -218,7 +218,7 @@ fn the_kexec_module_renders_kexec_run_with_the_real_cli() {
     let cli = env!("CARGO_BIN_EXE_nixos-images-gen");
     let script = eval_modules(&nix, cli, "modules.\"kexec-installer.nix\".system.build.kexecRun.script");
     let script = script.as_str().unwrap();
-    assert!(script.contains("'--release-init' '/nix/store/"), "{script}");
+    assert!(script.contains(" --release-init /nix/store/"), "{script}");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     run_build_script(script, &out);

@@ -189,34 +189,13 @@ pub enum RequestFormat {
 impl Request {
     /// Parses a request file. Unknown keys are rejected with the path of the key.
     pub fn parse(text: &str, format: RequestFormat) -> Result<Request, FieldError> {
-        match format {
-            RequestFormat::Json => {
-                let de = &mut serde_json::Deserializer::from_str(text);
-                serde_path_to_error::deserialize(de).map_err(|e| {
-                    let path = field_path(e.path());
-                    let inner = e.into_inner();
-                    let line = inner.line();
-                    let msg = strip_position(&inner.to_string());
-                    FieldError::new(path, format!("{msg} (line {line})"))
-                })
-            }
-            RequestFormat::Toml => Request::parse_toml(text),
-        }
+        parse_as(text, format)
     }
 
     /// Parses a TOML request file (what `parse` does for [`RequestFormat::Toml`]). Front ends that only read TOML
     /// call this directly, so the JSON reader is not linked into them (the web page's size).
     pub fn parse_toml(text: &str) -> Result<Request, FieldError> {
-        let de = toml::Deserializer::parse(text).map_err(|e| toml_error(text, &e))?;
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = field_path(e.path());
-            let inner = e.into_inner();
-            let mut message = inner.message().trim().to_string();
-            if let Some(span) = inner.span() {
-                message.push_str(&format!(" (line {})", line_of(text, span.start)));
-            }
-            FieldError::new(path, message)
-        })
+        parse_toml_as(text)
     }
 
     /// Guesses the format from the file contents: JSON objects start with `{`.
@@ -233,6 +212,36 @@ impl Request {
         // Serializing plain strings, bools and integers into TOML cannot fail.
         toml::to_string(self).expect("a request always serializes to TOML")
     }
+}
+
+/// Parses a TOML or JSON file of the request's family (a request, an inventory): the first problem, at its path.
+pub(crate) fn parse_as<T: serde::de::DeserializeOwned>(text: &str, format: RequestFormat) -> Result<T, FieldError> {
+    match format {
+        RequestFormat::Json => {
+            let de = &mut serde_json::Deserializer::from_str(text);
+            serde_path_to_error::deserialize(de).map_err(|e| {
+                let path = field_path(e.path());
+                let inner = e.into_inner();
+                let line = inner.line();
+                let msg = strip_position(&inner.to_string());
+                FieldError::new(path, format!("{msg} (line {line})"))
+            })
+        }
+        RequestFormat::Toml => parse_toml_as(text),
+    }
+}
+
+fn parse_toml_as<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, FieldError> {
+    let de = toml::Deserializer::parse(text).map_err(|e| toml_error(text, &e))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = field_path(e.path());
+        let inner = e.into_inner();
+        let mut message = inner.message().trim().to_string();
+        if let Some(span) = inner.span() {
+            message.push_str(&format!(" (line {})", line_of(text, span.start)));
+        }
+        FieldError::new(path, message)
+    })
 }
 
 fn toml_error(text: &str, e: &toml::de::Error) -> FieldError {

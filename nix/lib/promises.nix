@@ -103,8 +103,8 @@ in
         rollbackUnit.wantedBy
       )
       (promise "kexec: the rollback watchdog follows sshd in the journal, on the console" (
-        contains "'watchdog' 'run' '--' '" rollbackUnit.serviceConfig.ExecStart
-        && contains "/bin/journalctl' '--boot' '--follow'" rollbackUnit.serviceConfig.ExecStart
+        contains "/bin/nixos-images-agent watchdog run -- /" rollbackUnit.serviceConfig.ExecStart
+        && contains "/bin/journalctl --boot --follow " rollbackUnit.serviceConfig.ExecStart
         && rollbackUnit.serviceConfig.StandardOutput == "journal+console"
       ) rollbackUnit.serviceConfig)
       (promise "kexec: login shells show the rollback watchdog" (

@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use askama::Template;
 
-use crate::model::InterfaceMatch;
+use crate::model::{BaseUrl, InterfaceMatch};
 use crate::overlay_layout::OVERLAY_FILE_NAME;
 use crate::{Artifact, ValidRequest};
 
@@ -38,11 +38,20 @@ struct Script {
     release_url: String,
     release_script: String,
     overlay: &'static str,
+    /// Where the overlay is fetched from: its name (relative to the script's URL) or under an absolute base.
+    overlay_url: String,
+    overlay_base: Option<String>,
     cmdline: String,
     nics: Vec<Nic>,
 }
 
 pub fn render(req: &ValidRequest) -> Artifact {
+    render_at(req, None)
+}
+
+/// The script with the overlay fetched from `overlay_base` (absolute) instead of next to the script: a script
+/// embedded into an iPXE build has no URL of its own for a relative one to resolve against.
+pub fn render_at(req: &ValidRequest, overlay_base: Option<&BaseUrl>) -> Artifact {
     let dns = req.nameservers.iter().find_map(|n| match n {
         IpAddr::V4(v4) => Some(*v4),
         IpAddr::V6(_) => None,
@@ -75,6 +84,11 @@ pub fn render(req: &ValidRequest) -> Artifact {
         release_url: format!("{}/{}", req.release.base_url, req.release.tag),
         release_script: release_script_name(req.arch),
         overlay: OVERLAY_FILE_NAME,
+        overlay_url: match overlay_base {
+            Some(base) => format!("{}/{OVERLAY_FILE_NAME}", base.as_str()),
+            None => OVERLAY_FILE_NAME.to_string(),
+        },
+        overlay_base: overlay_base.map(|b| b.as_str().to_string()),
         cmdline: super::cmdline::line(req),
         nics,
     };
