@@ -44,6 +44,8 @@ pub enum Cmd {
     #[command(override_usage = "nixos-images-gen release [OPTIONS] --output <DIR> --channel <CHANNEL> \\\n         \
                                 --nixpkgs-revision <REV> <OUTPUT>...")]
     Release(crate::cmd::release::ReleaseArgs),
+    /// Netboot many machines from one inventory: a static tree any web server serves
+    Fleet(crate::cmd::fleet::FleetArgs),
     /// Print shell completions
     Completions(CompletionsArgs),
     /// Write man pages for the command and every subcommand
@@ -73,6 +75,10 @@ pub struct RenderArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub request: RequestArgs,
+    /// ipxe: fetch the overlay from URL/nixos-images-overlay.cpio.gz instead of next to the script (a script
+    /// embedded into an iPXE build has no URL of its own for a relative one)
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
     #[command(flatten)]
     pub release_boot: crate::cmd::render::ReleaseBootArgs,
 }

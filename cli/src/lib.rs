@@ -8,3 +8,4 @@ pub mod errors;
 pub mod output;
 pub mod request_args;
 pub mod splice;
+pub mod tree_dir;

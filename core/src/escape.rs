@@ -17,6 +17,22 @@ pub fn printable(s: &str, max_chars: usize) -> String {
     out
 }
 
+/// Text in HTML (element content or a double-quoted attribute): `&`, `<`, `>`, `"` and `'` as entities.
+pub fn html_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 impl fmt::Display for ShellWord<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.0;
@@ -88,6 +104,12 @@ impl fmt::Display for NixAttrName<'_> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn html_text_escapes_markup_and_quotes() {
+        assert_eq!(super::html_text("a<b>&\"c'd"), "a&lt;b&gt;&amp;&quot;c&#39;d");
+        assert_eq!(super::html_text("web1 52:54:00:00:00:01"), "web1 52:54:00:00:00:01");
+    }
+
     use super::*;
 
     #[test]

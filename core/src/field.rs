@@ -75,6 +75,18 @@ impl FieldPath {
     pub fn truncated(&self, len: usize) -> FieldPath {
         FieldPath(self.0[..len.min(self.0.len())].to_vec())
     }
+
+    /// The segments from `start` on (`interfaces[0].addresses` from 1 → `[0].addresses`).
+    pub fn suffix(&self, start: usize) -> FieldPath {
+        FieldPath(self.0.get(start..).unwrap_or_default().to_vec())
+    }
+
+    /// `rest` inside this path: `hosts[2]` joined with `interfaces[0]` → `hosts[2].interfaces[0]`.
+    pub fn join(&self, rest: &FieldPath) -> FieldPath {
+        let mut segments = self.0.clone();
+        segments.extend(rest.0.iter().cloned());
+        FieldPath(segments)
+    }
 }
 
 impl fmt::Display for FieldPath {

@@ -11,6 +11,7 @@ pub mod cpio;
 pub mod effects;
 pub mod escape;
 pub mod field;
+pub mod fleet;
 pub mod gzip;
 pub mod kernel_cmdline;
 pub mod kexec_tarball;

@@ -6,6 +6,7 @@ pub mod check;
 pub mod completions;
 pub mod customize;
 pub mod example;
+pub mod fleet;
 pub mod links;
 pub mod man;
 pub mod reference;

@@ -2,8 +2,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use nixos_images_core::release::{self, ReleaseBoot};
-use nixos_images_core::render::{kexec_run, ArtifactKind};
-use nixos_images_core::{Artifact, Installer, ValidRequest};
+use nixos_images_core::render::{ipxe, kexec_run, ArtifactKind};
+use nixos_images_core::{Artifact, BaseUrl, Installer, ValidRequest};
 
 use crate::cli::RenderArgs;
 use crate::errors::UsageError;
@@ -26,9 +26,27 @@ pub fn run(args: &RenderArgs) -> Result<()> {
         )])
         .into());
     }
-    let artifact = match args.release_boot.boot()? {
-        Some(boot) => image_artifact(args, &req, &boot)?,
-        None => kind.render(&req),
+    let overlay_base = match &args.base_url {
+        Some(_) if kind != ArtifactKind::Ipxe => {
+            return Err(UsageError(vec![format!(
+                "--base-url: only the ipxe artifact fetches anything (the overlay), not {}",
+                kind.as_str()
+            )])
+            .into())
+        }
+        Some(u) => Some(u.parse::<BaseUrl>().map_err(|e| UsageError(vec![format!("--base-url: {e}")]))?),
+        None => None,
+    };
+    let artifact = match (args.release_boot.boot()?, &overlay_base) {
+        (Some(_), Some(_)) => {
+            return Err(UsageError(vec![
+                "--base-url: the image's own netboot.ipxe (--release-init) loads no overlay".into()
+            ])
+            .into())
+        }
+        (Some(boot), None) => image_artifact(args, &req, &boot)?,
+        (None, Some(base)) => ipxe::render_at(&req, Some(base)),
+        (None, None) => kind.render(&req),
     };
     let out = args.output.as_deref();
     if kind != ArtifactKind::Networkd {

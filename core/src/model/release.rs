@@ -40,6 +40,13 @@ impl Default for BaseUrl {
     }
 }
 
+impl BaseUrl {
+    /// The URL of `rel` below this one (`rel` is a relative path this project made: no `..`, nothing to escape).
+    pub fn join(&self, rel: &str) -> BaseUrl {
+        BaseUrl(format!("{}/{}", self.0, rel.trim_matches('/')))
+    }
+}
+
 impl FromStr for BaseUrl {
     type Err = String;
     fn from_str(s: &str) -> Result<BaseUrl, String> {

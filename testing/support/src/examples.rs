@@ -1,8 +1,9 @@
-//! The example requests in `examples/*.toml`: what the golden snapshots, the boot tests and the Nix evaluations
-//! are made from.
+//! The example requests in `examples/*.toml` (what the golden snapshots, the boot tests and the Nix evaluations
+//! are made from) and the example inventories in `examples/fleet/*.toml`.
 
 use std::path::PathBuf;
 
+use nixos_images_core::fleet::{Inventory, ValidInventory};
 use nixos_images_core::{Request, RequestFormat, ValidRequest};
 
 pub fn dir() -> PathBuf {
@@ -49,4 +50,12 @@ pub fn all() -> Vec<(String, Request, ValidRequest)> {
             (name, req, valid)
         })
         .collect()
+}
+
+/// `examples/fleet/<name>`, parsed and validated.
+pub fn inventory(name: &str) -> (Inventory, ValidInventory) {
+    let text = text(&format!("fleet/{name}"));
+    let inv = Inventory::parse(&text, RequestFormat::Toml).unwrap_or_else(|e| panic!("examples/fleet/{name}: {e}"));
+    let valid = inv.validate().unwrap_or_else(|e| panic!("examples/fleet/{name} is not valid:\n{e}"));
+    (inv, valid)
 }
