@@ -128,3 +128,65 @@ fn watchdog_countdown_ticks(bencher: divan::Bencher) {
         (3..=900u64).filter_map(|s| w.tick(Uptime(s * 1000))).count()
     });
 }
+
+/// An inventory of `n` hosts, each with its own MAC and static address, the defaults' key and a key of its own.
+fn fleet_inventory(n: usize) -> nixos_images_core::fleet::Inventory {
+    use nixos_images_core::fleet::{HostEntry, Inventory};
+    let mut inv = Inventory::default();
+    inv.defaults.release.installer = Some("nixos-images".into());
+    inv.defaults.ssh_authorized_keys =
+        vec!["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJc8dPZMT4nOt7KCWcXuD/SnwMbZVnS0zy/73ZA8lGTg ops@team".into()];
+    inv.defaults.nameservers = vec!["10.0.0.53".into()];
+    for i in 0..n {
+        let mac = format!("52:54:00:{:02x}:{:02x}:{:02x}", i >> 16 & 0xff, i >> 8 & 0xff, i & 0xff);
+        inv.hosts.push(HostEntry {
+            name: format!("node-{i:04}"),
+            macs: vec![mac.clone()],
+            interfaces: vec![InterfaceRequest {
+                match_mac: Some(mac),
+                match_name: None,
+                dhcp: false,
+                addresses: vec![format!("10.0.{}.{}/16", 1 + i / 250, 1 + i % 250)],
+                routes: vec![RouteRequest {
+                    destination: "default".into(),
+                    gateway: Some("10.0.0.1".into()),
+                    on_link: false,
+                }],
+            }],
+            ..Default::default()
+        });
+    }
+    inv
+}
+
+/// Fleet netboot: a tree for 1,000 hosts (validation across the inventory, then every script and overlay).
+#[divan::bench(sample_count = 10)]
+fn fleet_1000_hosts_validate_and_render(bencher: divan::Bencher) {
+    let inv = fleet_inventory(1000);
+    bencher.bench(|| {
+        let valid = divan::black_box(&inv).validate().unwrap();
+        nixos_images_core::fleet::tree::render(&valid, None).len()
+    });
+}
+
+/// The same through the CLI: read the inventory, render, write 3,000 files beside the target, swap them in and
+/// remove the old tree. On a tmpfs (/dev/shm where there is one), so it measures this program rather than the
+/// disk: on a VM's disk the same files cost seconds of system time.
+#[divan::bench(sample_count = 10)]
+fn fleet_1000_hosts_cli_render(bencher: divan::Bencher) {
+    let shm = std::path::Path::new("/dev/shm");
+    let dir = if shm.is_dir() { tempfile::tempdir_in(shm) } else { tempfile::tempdir() }.unwrap();
+    let file = dir.path().join("inventory.json");
+    std::fs::write(&file, serde_json::to_string(&fleet_inventory(1000)).unwrap()).unwrap();
+    let out = dir.path().join("tree");
+    bencher.bench(|| {
+        let run = Command::new(env!("CARGO_BIN_EXE_nixos-images-gen"))
+            .args(["fleet", "render", "-i"])
+            .arg(&file)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    });
+}

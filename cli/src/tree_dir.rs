@@ -2,10 +2,11 @@
 //! never a mix: the new tree is written into a temporary directory beside the target, then swapped with it in one
 //! `renameat2(RENAME_EXCHANGE)` (or renamed into place when there is none), and the old tree is removed.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io::ErrorKind;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
 use nixos_images_core::ArtifactFile;
@@ -42,6 +43,7 @@ pub fn replace(dir: &Path, files: &[ArtifactFile], marker: &str) -> Result<()> {
         .tempdir_in(parent)
         .with_context(|| format!("creating a temporary directory in {}", parent.display()))?;
     fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755))?;
+    let mut made: HashSet<PathBuf> = HashSet::new();
     for f in files {
         let rel = Path::new(&f.path);
         // Core names every file; a path that could leave the tree is a bug, refused all the same.
@@ -49,9 +51,12 @@ pub fn replace(dir: &Path, files: &[ArtifactFile], marker: &str) -> Result<()> {
             return Err(anyhow!("refusing to write {:?} outside the tree", f.path));
         }
         let path = tmp.path().join(rel);
-        if let Some(d) = path.parent() {
+        if let Some(d) = path.parent().filter(|d| !made.contains(*d)) {
             fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
-            fs::set_permissions(d, fs::Permissions::from_mode(0o755))?;
+            for parent in d.ancestors().take_while(|a| *a != tmp.path()) {
+                fs::set_permissions(parent, fs::Permissions::from_mode(0o755))?;
+                made.insert(parent.to_path_buf());
+            }
         }
         fs::write(&path, &f.contents).with_context(|| format!("writing {}", path.display()))?;
         fs::set_permissions(&path, fs::Permissions::from_mode(f.mode))?;
