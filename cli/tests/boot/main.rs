@@ -11,6 +11,7 @@
 //! `NIXOS_IMAGES_BOOT_TESTS=1` is set; `.ci/boot-fixtures` installs the packages and the kernel they need.
 
 mod fixtures;
+mod fleet;
 mod guest;
 mod kexec;
 mod netboot;
@@ -110,6 +111,13 @@ fn netboot_9_uefi_static_without_dhcp() {
 #[test]
 fn netboot_11_aarch64_static_without_dhcp() {
     netboot::run("netboot-11-aarch64-static", netboot::NetbootMode::Aarch64Static);
+}
+
+/// Three machines PXE-boot one fleet tree: the two the inventory knows get their own host name, keys and static
+/// address; the unknown one gets the default installer.
+#[test]
+fn netboot_15_fleet_from_one_tree() {
+    fleet::run("netboot-15-fleet");
 }
 
 #[test]

@@ -62,7 +62,7 @@ const BOOTSTRAP: [&str; 4] = [
 
 /// The netboot guest's `/init` (in the release-shaped initrd): reports the command line, the firmware and the
 /// overlay files the kernel unpacked, then applies the overlay with the agent into /testroot and reports that.
-const NETBOOT_INIT: &str = r#"say stage netboot
+pub(super) const NETBOOT_INIT: &str = r#"say stage netboot
 kv cmdline "$(cat /proc/cmdline)"
 if [ -d /sys/firmware/efi ]; then kv firmware uefi; else kv firmware bios; fi
 dumptree /ssh /nixos-images
