@@ -16,6 +16,7 @@ fn main() {
         Cmd::Links(args) => cmd::links::run(&args),
         Cmd::Build(args) => cmd::build::run(&args),
         Cmd::Release(args) => cmd::release::run(&args),
+        Cmd::Serve(args) => cmd::serve::run(&args),
         Cmd::Completions(args) => cmd::completions::run(&args),
         Cmd::Man(args) => cmd::man::run(&args),
         Cmd::Reference(args) => cmd::reference::run(&args),

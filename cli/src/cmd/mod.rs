@@ -11,3 +11,4 @@ pub mod man;
 pub mod reference;
 pub mod release;
 pub mod render;
+pub mod serve;
