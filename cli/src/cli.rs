@@ -1,5 +1,6 @@
 //! The command line: one `Cmd` enum, one `...Args` struct per subcommand.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::builder::TypedValueParser as _;
@@ -46,6 +47,15 @@ pub enum Cmd {
     Release(crate::cmd::release::ReleaseArgs),
     /// Netboot many machines from one inventory: a static tree any web server serves
     Fleet(crate::cmd::fleet::FleetArgs),
+    /// Serve a directory over HTTP for a quick netboot test (loopback unless --listen says otherwise)
+    #[command(long_about = "Serve a directory over HTTP for a quick netboot test: boot.ipxe, per-host iPXE \
+                            scripts, overlays and index.html, to iPXE clients and browsers.\n\n\
+                            GET and HEAD only. A directory serves its index.html (there are no listings). A path \
+                            with `..`, a NUL or a backslash, or one that leads out of DIR (a symlink included), is \
+                            refused with 403 and never read (copy a tree of links into the Nix store with `cp -rL` \
+                            first). Prints one line per request on stderr: peer, method, path, status, body bytes. Runs \
+                            until stopped.")]
+    Serve(ServeArgs),
     /// Print shell completions
     Completions(CompletionsArgs),
     /// Write man pages for the command and every subcommand
@@ -166,6 +176,17 @@ pub struct LinksArgs {
     pub json: bool,
     #[command(flatten)]
     pub request: RequestArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The directory to serve
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Address and port to listen on (port 0: any free one); any but a loopback address makes DIR reachable from
+    /// the network
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
 }
 
 #[derive(Debug, Args)]

@@ -17,6 +17,7 @@ fn main() {
         Cmd::Build(args) => cmd::build::run(&args),
         Cmd::Release(args) => cmd::release::run(&args),
         Cmd::Fleet(args) => cmd::fleet::run(&args),
+        Cmd::Serve(args) => cmd::serve::run(&args),
         Cmd::Completions(args) => cmd::completions::run(&args),
         Cmd::Man(args) => cmd::man::run(&args),
         Cmd::Reference(args) => cmd::reference::run(&args),

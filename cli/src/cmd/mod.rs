@@ -12,3 +12,4 @@ pub mod man;
 pub mod reference;
 pub mod release;
 pub mod render;
+pub mod serve;
