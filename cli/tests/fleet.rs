@@ -156,3 +156,38 @@ fn diff_exits_1_when_hosts_change_and_check_summarizes() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad.stderr).contains("new.toml: hosts[0].macs: a host needs a MAC"), "{}", text(&bad.stderr));
 }
+
+#[test]
+fn dnsmasq_takes_the_fleets_configuration_in_both_modes() {
+    use test_support::prerequisites::Prerequisites;
+    if !Prerequisites::new().tool("dnsmasq").met() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tree");
+    let rack = examples::path("fleet/rack.toml");
+    let run = gen(&[
+        "fleet".as_ref(),
+        "render".as_ref(),
+        "-i".as_ref(),
+        rack.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--base-url".as_ref(),
+        "http://192.0.2.1/fleet".as_ref(),
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let conf = fs::read_to_string(out.join("dnsmasq.conf")).unwrap();
+    assert!(conf.contains("dhcp-boot=tag:ipxe,http://192.0.2.1/fleet/boot.ipxe\n"), "{conf}");
+    // As written (dnsmasq the network's DHCP server), and with the proxy lines uncommented.
+    let proxy = conf.replace("\n#dhcp-range", "\ndhcp-range").replace("\n#pxe-service", "\npxe-service");
+    assert_ne!(proxy, conf);
+    for (mode, text) in [("DHCP server", conf), ("proxy DHCP", proxy)] {
+        let file = dir.path().join("dnsmasq.conf");
+        fs::write(&file, text).unwrap();
+        let check =
+            Command::new("dnsmasq").arg("--test").arg(format!("--conf-file={}", file.display())).output().unwrap();
+        let said = format!("{}{}", text(&check.stdout), text(&check.stderr));
+        assert!(check.status.success() && said.contains("syntax check OK"), "{mode}: {said}");
+    }
+}
