@@ -22,6 +22,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("index.html", include_str!("../pages/index.md")),
     ("kexec.html", include_str!("../pages/kexec.md")),
     ("netboot.html", include_str!("../pages/netboot.md")),
+    ("fleet.html", include_str!("../pages/fleet.md")),
     ("customizing.html", include_str!("../pages/customizing.md")),
     ("effects.html", include_str!("../pages/effects.md")),
     ("formats.html", include_str!("../pages/formats.md")),

@@ -108,21 +108,8 @@ impl Theme {
     }
 }
 
-/// HTML text and attribute escaping.
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// HTML text and attribute escaping: core's one escaper for HTML.
+pub use nixos_images_core::escape::html_text as escape_html;
 
 /// The `ticks` filter: plain text (CLI help) to HTML, with `backtick spans` as `<code>`.
 fn ticks(text: &str) -> minijinja::Value {
