@@ -182,9 +182,9 @@ fn dnsmasq_takes_the_fleets_configuration_in_both_modes() {
     // As written (dnsmasq the network's DHCP server), and with the proxy lines uncommented.
     let proxy = conf.replace("\n#dhcp-range", "\ndhcp-range").replace("\n#pxe-service", "\npxe-service");
     assert_ne!(proxy, conf);
-    for (mode, text) in [("DHCP server", conf), ("proxy DHCP", proxy)] {
+    for (mode, contents) in [("DHCP server", conf), ("proxy DHCP", proxy)] {
         let file = dir.path().join("dnsmasq.conf");
-        fs::write(&file, text).unwrap();
+        fs::write(&file, contents).unwrap();
         let check =
             Command::new("dnsmasq").arg("--test").arg(format!("--conf-file={}", file.display())).output().unwrap();
         let said = format!("{}{}", text(&check.stdout), text(&check.stderr));
