@@ -19,6 +19,17 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// `fleet render -i INVENTORY -o OUT [--base-url URL]`, which must succeed.
+fn render(inventory: &Path, out: &Path, base_url: Option<&str>) {
+    let mut args: Vec<&std::ffi::OsStr> =
+        vec!["fleet".as_ref(), "render".as_ref(), "-i".as_ref(), inventory.as_os_str(), "-o".as_ref(), out.as_os_str()];
+    if let Some(url) = base_url {
+        args.extend(["--base-url".as_ref(), std::ffi::OsStr::new(url)]);
+    }
+    let run = gen(&args);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+}
+
 /// Every file below `dir`, relative, sorted.
 fn tree_files(dir: &Path) -> Vec<(String, Vec<u8>, u32)> {
     use std::os::unix::fs::PermissionsExt;
@@ -46,9 +57,7 @@ fn render_writes_cores_tree_and_replaces_it_whole() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("tree");
     let rack = examples::path("fleet/rack.toml");
-    let run =
-        gen(&["fleet".as_ref(), "render".as_ref(), "-i".as_ref(), rack.as_os_str(), "-o".as_ref(), out.as_os_str()]);
-    assert!(run.status.success(), "{}", text(&run.stderr));
+    render(&rack, &out, None);
     let (_, valid) = examples::inventory("rack.toml");
     let mut want: Vec<(String, Vec<u8>, u32)> =
         tree::render(&valid, None).into_iter().map(|f| (f.path, f.contents, f.mode)).collect();
@@ -62,17 +71,7 @@ fn render_writes_cores_tree_and_replaces_it_whole() {
     // Rendered again with a base URL: the whole tree is the new one (no file of the old one left), and nothing
     // else is left beside it.
     fs::write(out.join("stale.txt"), "from an older tree").unwrap();
-    let run = gen(&[
-        "fleet".as_ref(),
-        "render".as_ref(),
-        "-i".as_ref(),
-        rack.as_os_str(),
-        "-o".as_ref(),
-        out.as_os_str(),
-        "--base-url".as_ref(),
-        "http://127.0.0.1:8080/fleet".as_ref(),
-    ]);
-    assert!(run.status.success(), "{}", text(&run.stderr));
+    render(&rack, &out, Some("http://127.0.0.1:8080/fleet"));
     let base = "http://127.0.0.1:8080/fleet".parse().unwrap();
     let mut want: Vec<(String, Vec<u8>, u32)> =
         tree::render(&valid, Some(&base)).into_iter().map(|f| (f.path, f.contents, f.mode)).collect();
@@ -166,17 +165,7 @@ fn dnsmasq_takes_the_fleets_configuration_in_both_modes() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("tree");
     let rack = examples::path("fleet/rack.toml");
-    let run = gen(&[
-        "fleet".as_ref(),
-        "render".as_ref(),
-        "-i".as_ref(),
-        rack.as_os_str(),
-        "-o".as_ref(),
-        out.as_os_str(),
-        "--base-url".as_ref(),
-        "http://192.0.2.1/fleet".as_ref(),
-    ]);
-    assert!(run.status.success(), "{}", text(&run.stderr));
+    render(&rack, &out, Some("http://192.0.2.1/fleet"));
     let conf = fs::read_to_string(out.join("dnsmasq.conf")).unwrap();
     assert!(conf.contains("dhcp-boot=tag:ipxe,http://192.0.2.1/fleet/boot.ipxe\n"), "{conf}");
     // As written (dnsmasq the network's DHCP server), and with the proxy lines uncommented.
