@@ -74,7 +74,8 @@ pub struct RequestArgs {
     /// Refuse the request (exit 2, nothing written) when the installer would ignore a field it sets
     #[arg(long)]
     pub strict: bool,
-    /// Seconds between `kexec/run` finishing and the kexec
+    /// Seconds between `kexec/run` finishing and the kexec, so the SSH session that ran it closes first (3 to
+    /// 3600; default 6)
     #[arg(long, value_name = "SECONDS")]
     pub kexec_delay: Option<u32>,
     /// Seconds from a kernel panic in the installer to a reboot into the system on disk (0: never; default 60)
@@ -289,4 +290,30 @@ fn read_text(path: &Path, flag: &str) -> Result<String> {
         std::fs::read_to_string(path)
     };
     result.map_err(|e| UsageError(vec![format!("{flag}: reading {}: {e}", path.display())]).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Args;
+    use nixos_images_core::request::KexecRequest;
+    use nixos_images_core::validate::{MAX_KEXEC_DELAY_SECONDS, MIN_KEXEC_DELAY_SECONDS};
+
+    use super::RequestArgs;
+
+    /// The help text of one flag, as `--help` shows it.
+    fn help(id: &str) -> String {
+        let cmd = RequestArgs::augment_args(clap::Command::new("t"));
+        let arg = cmd.get_arguments().find(|a| a.get_id() == id).unwrap_or_else(|| panic!("no flag {id}"));
+        arg.get_help().map(ToString::to_string).unwrap_or_default().replace('\n', " ")
+    }
+
+    /// Doc comments cannot name constants, so the numbers they repeat are checked against core's.
+    #[test]
+    fn kexec_help_states_core_limits_and_defaults() {
+        let d = KexecRequest::default();
+        let (min, max) = (MIN_KEXEC_DELAY_SECONDS, MAX_KEXEC_DELAY_SECONDS);
+        assert!(help("kexec_delay").contains(&format!("({min} to {max}; default {})", d.delay_seconds)));
+        assert!(help("panic_reboot").contains(&format!("default {})", d.panic_reboot_seconds)));
+        assert!(help("rollback").contains(&format!("default {})", d.rollback_minutes)));
+    }
 }

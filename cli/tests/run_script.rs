@@ -41,7 +41,7 @@ impl Shell {
 /// One run of the script that must boot.
 struct Case {
     example: &'static str,
-    /// Replaces the example's `kexec.delay_seconds`, to keep the test fast.
+    /// Replaces the example's `kexec.delay_seconds` (the floor, to keep the test fast).
     delay: u32,
     /// `--kexec-extra-flags` for the script, if any.
     extra_flags: Option<&'static str>,
@@ -51,13 +51,16 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
-    Case { example: "static-hetzner.toml", delay: 1, extra_flags: None, image_build: false },
-    Case { example: "many-keys.toml", delay: 0, extra_flags: None, image_build: false },
-    Case { example: "two-interfaces.toml", delay: 1, extra_flags: Some("--foo --bar"), image_build: false },
-    Case { example: "static-hetzner.toml", delay: 0, extra_flags: None, image_build: true },
+    Case { example: "static-hetzner.toml", delay: FLOOR, extra_flags: None, image_build: false },
+    Case { example: "many-keys.toml", delay: FLOOR, extra_flags: None, image_build: false },
+    Case { example: "two-interfaces.toml", delay: FLOOR, extra_flags: Some("--foo --bar"), image_build: false },
+    Case { example: "static-hetzner.toml", delay: FLOOR, extra_flags: None, image_build: true },
     // Matched by name: the script finds eth0's MAC in the dump.
-    Case { example: "dual-stack-routes.toml", delay: 0, extra_flags: None, image_build: false },
+    Case { example: "dual-stack-routes.toml", delay: FLOOR, extra_flags: None, image_build: false },
 ];
+
+/// The shortest kexec delay a request may ask for.
+const FLOOR: u32 = nixos_images_core::validate::MIN_KEXEC_DELAY_SECONDS;
 
 const REQUIRED_TOOLS: &[&str] = &["dash", "busybox", "shellcheck", "cpio", "gzip", "unshare"];
 
@@ -298,9 +301,87 @@ fn check_dumps(req: &ValidRequest, dumps: &[String], what: &str) {
     }
 }
 
+#[test]
+fn the_kexec_waits_for_the_session_to_close_under_dash() {
+    if !prerequisites() {
+        return;
+    }
+    check_session_closes_first(&DASH);
+}
+
+#[test]
+fn the_kexec_waits_for_the_session_to_close_under_busybox_sh() {
+    if !prerequisites() {
+        return;
+    }
+    check_session_closes_first(&BUSYBOX_SH);
+}
+
+/// With the shortest delay validation accepts, the detached `kexec -e` starts only after the session that ran the
+/// script is over. The script runs as sshd runs a command: stdout and stderr are pipes, and the session closes
+/// once the command has exited and both pipes are at end of file, that is once every process that could write to
+/// them (the background kexec's included) has let go of them. The test marks that moment with a file; the kexec
+/// stub records, when `-e` starts, whether the mark is there and where its own output goes.
+fn check_session_closes_first(shell: &Shell) {
+    use std::io::Read;
+    let what = format!("the session under {}", shell.name());
+    let req = load("static-hetzner.toml", Some(FLOOR));
+    let fx = Fixture::new(&req);
+    let closed = fx.host.join("session-closed");
+    let seen = fx.host.join("kexec-e-saw");
+    let prelude = format!(
+        "if [ \"$1\" = -e ]; then\n\
+         \x20 if [ -e '{}' ]; then when=after-the-session; else when=during-the-session; fi\n\
+         \x20 printf '%s %s %s\\n' \"$when\" \"$(readlink /proc/$$/fd/1)\" \"$(readlink /proc/$$/fd/2)\" >'{}'\n\
+         fi\n",
+        closed.display(),
+        seen.display()
+    );
+    write(&fx.kexec_dir.join("kexec"), kexec_stub(&fx.log, &prelude), 0o755);
+
+    let start = Instant::now();
+    let mut child = fx
+        .command(None, shell, &fx.kexec_dir.join("run"), &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running unshare");
+    let mut stderr_pipe = child.stderr.take().unwrap();
+    let stderr_reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        stderr_pipe.read_to_end(&mut bytes).map(|_| bytes)
+    });
+    let mut stdout = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut stdout).unwrap();
+    let stderr = stderr_reader.join().unwrap().unwrap();
+    let status = child.wait().unwrap();
+    // Both pipes at end of file and the script gone: here sshd would close the channel.
+    let session_over = start.elapsed();
+    write(&closed, "", 0o644);
+    assert_unshared(&stderr, &what);
+    assert!(status.success(), "{what}: the script failed ({status}): {}", String::from_utf8_lossy(&stderr));
+    assert_eq!(String::from_utf8_lossy(&stdout), format!("machine will boot into nixos in {FLOOR}s...\n"), "{what}");
+
+    let calls = fx.wait_for_kexec_calls(2, Duration::from_secs(10 + u64::from(FLOOR)));
+    let kexec_e = start.elapsed();
+    assert_eq!(calls.len(), 2, "{what}: kexec calls: {calls:?}");
+    assert_eq!(calls[1].first().map(String::as_str), Some("-e"), "{what}: kexec calls: {calls:?}");
+    let saw = fs::read_to_string(&seen).unwrap_or_else(|e| panic!("{what}: the stub's record of -e: {e}"));
+    let mut saw = saw.split_whitespace();
+    assert_eq!(saw.next(), Some("after-the-session"), "{what}: kexec -e started before the session was over");
+    for (fd, target) in ["stdout", "stderr"].iter().zip(saw) {
+        assert!(!target.starts_with("pipe:"), "{what}: kexec -e still holds the session's {fd} ({target})");
+    }
+    println!(
+        "{what}: the script's session was over {} ms after it started; kexec -e ran within {} ms of that (delay {FLOOR} s)",
+        session_over.as_millis(),
+        kexec_e.saturating_sub(session_over).as_millis()
+    );
+}
+
 /// A missing run.release and an unknown argument stop the script before it changes anything.
 fn check_failures(shell: &Shell) {
-    let req = load("static-hetzner.toml", Some(0));
+    let req = load("static-hetzner.toml", Some(FLOOR));
     let runs: [(&str, &[&str], bool, &str); 3] = [
         ("missing run.release", &[], true, "run.release"),
         ("unknown argument", &["--bogus"], false, "unknown argument: --bogus"),
@@ -347,7 +428,7 @@ fn a_refusing_agent_stops_the_script_under_busybox_sh() {
 /// changed: when it refuses, the script stops with its last line and changes nothing; when it accepts, its
 /// summary is shown and the script goes on.
 fn check_agent(shell: &Shell) {
-    let req = load("static-hetzner.toml", Some(0));
+    let req = load("static-hetzner.toml", Some(FLOOR));
     for accept in [false, true] {
         let what = format!("an agent that {} under {}", if accept { "accepts" } else { "refuses" }, shell.name());
         let fx = Fixture::new(&req);
@@ -436,12 +517,7 @@ impl Fixture {
         fs::create_dir_all(host.join("ssh/authorized_keys.d")).unwrap();
         fs::create_dir_all(host.join("bin")).unwrap();
 
-        let stub = format!(
-            "#!/bin/sh\n# Stand-in for kexec: logs its arguments, one a line, and never boots anything.\n\
-             {{ for arg in \"$@\"; do printf '%s\\n' \"$arg\"; done; printf '%s\\n' {CALL_END}; }} >>'{}'\n",
-            log.display()
-        );
-        write(&kexec_dir.join("kexec"), stub, 0o755);
+        write(&kexec_dir.join("kexec"), kexec_stub(&log, ""), 0o755);
         let ip = format!(
             "#!/bin/sh\n# Stand-in for ip with --json.\ncase \"$*\" in\n\
              '--json addr') echo '{ADDRS_JSON}' ;;\n\
@@ -517,8 +593,8 @@ impl Fixture {
         self.run_file(netns, shell, &self.kexec_dir.join("run"), args)
     }
 
-    /// Runs `script ARGS` (the run script, or the install command) with `shell` in the fixture's namespaces.
-    fn run_file(&self, netns: Option<&str>, shell: &Shell, script: &Path, args: &[&str]) -> Output {
+    /// The command that runs `script ARGS` with `shell` in the fixture's namespaces, stdin from /dev/null.
+    fn command(&self, netns: Option<&str>, shell: &Shell, script: &Path, args: &[&str]) -> Command {
         // Run by the shell under test, too. $1 = host fixture dir, $2 = the script, then its arguments.
         let setup = format!(
             r#"set -eu
@@ -546,8 +622,7 @@ exec {} "$run" "$@"
             }
             None => Command::new("unshare"),
         };
-        let out = cmd
-            .args(["--mount", "--propagation", "private"])
+        cmd.args(["--mount", "--propagation", "private"])
             .args(shell.0)
             .args(["-c", &setup, "setup"])
             .arg(&self.host)
@@ -556,13 +631,14 @@ exec {} "$run" "$@"
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("SUDO_USER", SUDO_USER)
-            .stdin(Stdio::null())
-            .output()
-            .expect("running unshare");
-        assert!(
-            !String::from_utf8_lossy(&out.stderr).contains("unshare:"),
-            "unshare failed (the test must run as root): {out:?}"
-        );
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `script ARGS` (the run script, or the install command) with `shell` in the fixture's namespaces.
+    fn run_file(&self, netns: Option<&str>, shell: &Shell, script: &Path, args: &[&str]) -> Output {
+        let out = self.command(netns, shell, script, args).output().expect("running unshare");
+        assert_unshared(&out.stderr, &out);
         out
     }
 
@@ -606,6 +682,24 @@ exec {} "$run" "$@"
 }
 
 const CALL_END: &str = "--end-of-call--";
+
+/// A stand-in for kexec that runs `prelude`, then logs its arguments to `log`, one a line, and never boots
+/// anything.
+fn kexec_stub(log: &Path, prelude: &str) -> String {
+    format!(
+        "#!/bin/sh\n# Stand-in for kexec.\n{prelude}\
+         {{ for arg in \"$@\"; do printf '%s\\n' \"$arg\"; done; printf '%s\\n' {CALL_END}; }} >>'{}'\n",
+        log.display()
+    )
+}
+
+/// Fails the test if `unshare` could not make the namespaces (it must run as root).
+fn assert_unshared(stderr: &[u8], what: &dyn std::fmt::Debug) {
+    assert!(
+        !String::from_utf8_lossy(stderr).contains("unshare:"),
+        "unshare failed (the test must run as root): {what:?}"
+    );
+}
 
 /// Checks that `appended` is one gzip member holding one newc cpio archive, and returns its members by path.
 fn read_appended_overlay(appended: &[u8], what: &str) -> BTreeMap<String, CpioMember> {
@@ -728,7 +822,7 @@ hostname = "web9"
 ssh_authorized_keys = ["{ED25519} alice@laptop"]
 nameservers = ["192.0.2.53", "2001:db8::53"]
 [kexec]
-delay_seconds = 0
+delay_seconds = {FLOOR}
 [[interfaces]]
 match_mac = "{MAC_STATIC}"
 dhcp = false

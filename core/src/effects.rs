@@ -328,6 +328,20 @@ pub fn notices(req: &ValidRequest) -> Vec<Notice> {
     out
 }
 
+/// The values validation accepts for a bounded field, and why a floor is where it is (the limits live in
+/// [`crate::validate`]).
+fn accepted(field: Field) -> Option<String> {
+    use crate::validate::*;
+    match field {
+        Field::KexecDelaySeconds => Some(format!(
+            "{MIN_KEXEC_DELAY_SECONDS} to {MAX_KEXEC_DELAY_SECONDS} seconds; fewer is refused: {KEXEC_DELAY_FLOOR_REASON}"
+        )),
+        Field::KexecPanicRebootSeconds => Some(format!("0 (no reboot) to {MAX_PANIC_REBOOT_SECONDS} seconds")),
+        Field::KexecRollbackMinutes => Some(format!("0 (off) to {MAX_ROLLBACK_MINUTES} minutes")),
+        _ => None,
+    }
+}
+
 /// The columns of the table: every image kind (kexec-noninteractive behaves as kexec) by installer.
 const COLUMNS: [(ImageKind, Installer); 4] = [
     (ImageKind::Kexec, Installer::Upstream),
@@ -367,6 +381,12 @@ pub fn markdown() -> String {
     }
     out.push('\n');
     out.push_str(&details);
+    out.push_str("\nThe values accepted, on every image:\n\n");
+    for field in Field::ALL {
+        if let Some(values) = accepted(field) {
+            let _ = writeln!(out, "- `{}`: {values}.", field.name());
+        }
+    }
     out
 }
 
@@ -434,6 +454,16 @@ mod tests {
             .flat_map(|f| COLUMNS.iter().map(move |(i, k)| effect(*f, *i, *k)))
             .filter(|e| *e != Effect::Applied)
             .count();
-        assert_eq!(table.lines().filter(|l| l.starts_with("- `")).count(), not_applied);
+        let bounded = Field::ALL.iter().filter(|f| accepted(**f).is_some()).count();
+        assert_eq!(table.lines().filter(|l| l.starts_with("- `")).count(), not_applied + bounded);
+    }
+
+    #[test]
+    fn the_table_gives_the_kexec_delay_floor_and_its_reason() {
+        use crate::validate::{KEXEC_DELAY_FLOOR_REASON, MIN_KEXEC_DELAY_SECONDS};
+        let table = markdown();
+        let line = table.lines().find(|l| l.starts_with("- `kexec.delay_seconds`: ")).expect("the delay's values");
+        assert!(line.contains(&format!("{MIN_KEXEC_DELAY_SECONDS} to ")), "{line}");
+        assert!(line.contains(KEXEC_DELAY_FLOOR_REASON), "{line}");
     }
 }

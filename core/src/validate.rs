@@ -20,6 +20,16 @@ pub const RELEASE_CMDLINE_RESERVE: usize = 400;
 /// What the request may add to the kernel command line.
 pub const REQUEST_CMDLINE_BUDGET: usize = KERNEL_CMDLINE_LIMIT - RELEASE_CMDLINE_RESERVE;
 
+/// The shortest kexec delay a request may ask for. kexec/run returns at once and kexecs in the background after
+/// the delay, so that the SSH session that ran it closes first: at 0 the kexec fired about 0.3 s after the script
+/// ended, before the session had closed, and nixos-anywhere waited on the vanished peer for ever (1 and 2 s passed
+/// over loopback). 3 s leaves a real network room for the close (about one round trip) and a retransmission.
+pub const MIN_KEXEC_DELAY_SECONDS: u32 = 3;
+
+/// Why [`MIN_KEXEC_DELAY_SECONDS`] is the floor, in the words validation and the effect table use.
+pub const KEXEC_DELAY_FLOOR_REASON: &str = "the kexec waits so that the SSH session that ran kexec/run \
+     (nixos-anywhere's too) closes first; with less it can cut the session off and leave the client hanging";
+
 /// The longest kexec delay a request may ask for.
 pub const MAX_KEXEC_DELAY_SECONDS: u32 = 3600;
 
@@ -181,7 +191,13 @@ impl Request {
     fn validate_kexec(&self, errs: &mut Errors) -> Option<Kexec> {
         let before = errs.count();
         let at = |key| field("kexec").key(key);
-        if self.kexec.delay_seconds > MAX_KEXEC_DELAY_SECONDS {
+        let delay = self.kexec.delay_seconds;
+        if delay < MIN_KEXEC_DELAY_SECONDS {
+            errs.add(
+                at("delay_seconds"),
+                format!("must be at least {MIN_KEXEC_DELAY_SECONDS} seconds: {KEXEC_DELAY_FLOOR_REASON}"),
+            );
+        } else if delay > MAX_KEXEC_DELAY_SECONDS {
             errs.add(at("delay_seconds"), format!("must be at most {MAX_KEXEC_DELAY_SECONDS} seconds"));
         }
         let extra_flags: Vec<KexecFlag> = errs.take_all(&at("extra_flags"), &self.kexec.extra_flags);

@@ -5,7 +5,9 @@
 use nixos_images_core::effects::Notice;
 use nixos_images_core::field::Segment;
 use nixos_images_core::request::{InterfaceRequest, KexecRequest, ReleaseRequest, RouteRequest};
-use nixos_images_core::validate::{MAX_KEXEC_DELAY_SECONDS, MAX_PANIC_REBOOT_SECONDS, MAX_ROLLBACK_MINUTES};
+use nixos_images_core::validate::{
+    MAX_KEXEC_DELAY_SECONDS, MAX_PANIC_REBOOT_SECONDS, MAX_ROLLBACK_MINUTES, MIN_KEXEC_DELAY_SECONDS,
+};
 use nixos_images_core::{FieldError, FieldPath, Installer, Request};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,7 +128,7 @@ impl Form {
             &self.delay,
             defaults.delay_seconds,
             "delay_seconds",
-            &format!("a whole number of seconds (0 to {MAX_KEXEC_DELAY_SECONDS})"),
+            &format!("a whole number of seconds ({MIN_KEXEC_DELAY_SECONDS} to {MAX_KEXEC_DELAY_SECONDS})"),
             &mut local,
         );
         let panic_reboot_seconds = whole_number(

@@ -332,6 +332,20 @@ async fn light_session(c: &Client, server: &Server, downloads: &Path) -> String 
     .await;
     assert_eq!(err, json!("must be a whole number of minutes (0: off, at most 1440)"));
     type_into(c, "f-kexec-rollback_minutes", "30").await;
+    // A delay below the floor: core's message, with its reason, at the field.
+    type_into(c, "f-kexec-delay_seconds", "0").await;
+    let err = wait_until(
+        c,
+        "the delay field's error",
+        "return document.getElementById('f-kexec-delay_seconds-err')?.textContent || null;",
+    )
+    .await;
+    let mut short = req.clone();
+    short.kexec.delay_seconds = 0;
+    let delay = FieldPath::field("kexec").key("delay_seconds");
+    assert_eq!(err, json!(short.validate().unwrap_err().for_field(&delay).next().unwrap().message));
+    assert!(err.as_str().unwrap().contains("SSH session"), "{err}");
+    type_into(c, "f-kexec-delay_seconds", &req.kexec.delay_seconds.to_string()).await;
     select(c, "f-release-installer", "upstream").await;
     req.release.installer = None;
     assert_outputs(c, &req).await;

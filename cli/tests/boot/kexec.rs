@@ -236,11 +236,11 @@ pub fn run(name: &'static str, mode: KexecMode, arch: GuestArch) {
     let www = sc.dir.join("www");
 
     // The request: the Hetzner example without its interfaces (the machine's own network is kept), with the
-    // release on the test's server and a short delay.
+    // release on the test's server and the shortest delay validation accepts.
     let mut req = example("static-hetzner.toml");
     req.interfaces.clear();
     req.release.base_url = Some(format!("http://{SERVER}/release"));
-    req.kexec.delay_seconds = 1;
+    req.kexec.delay_seconds = nixos_images_core::validate::MIN_KEXEC_DELAY_SECONDS;
     req.arch = match arch {
         GuestArch::X86_64 => "x86_64-linux",
         GuestArch::Aarch64 => "aarch64-linux",

@@ -9,6 +9,9 @@ use std::net::IpAddr;
 
 use base64::Engine;
 use nixos_images_core::request::{InterfaceRequest, KexecRequest, ReleaseRequest, RouteRequest};
+use nixos_images_core::validate::{
+    MAX_KEXEC_DELAY_SECONDS, MAX_PANIC_REBOOT_SECONDS, MAX_ROLLBACK_MINUTES, MIN_KEXEC_DELAY_SECONDS,
+};
 use nixos_images_core::Request;
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -163,10 +166,10 @@ pub fn valid_request() -> impl Strategy<Value = Request> {
         release,
         proptest::collection::vec(interface_shape(), 0..4),
         (
-            0u32..=3600,
+            MIN_KEXEC_DELAY_SECONDS..=MAX_KEXEC_DELAY_SECONDS,
             proptest::collection::vec(select(&["--kexec-file-syscall", "-s", "-d"][..]), 0..3),
-            0u32..=3600,
-            0u32..=1440,
+            0..=MAX_PANIC_REBOOT_SECONDS,
+            0..=MAX_ROLLBACK_MINUTES,
         ),
     )
         .prop_map(

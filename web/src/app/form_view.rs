@@ -2,6 +2,7 @@
 
 use std::rc::Rc;
 
+use nixos_images_core::validate::MIN_KEXEC_DELAY_SECONDS;
 use nixos_images_core::DEFAULT_RELEASE_BASE_URL;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -169,7 +170,8 @@ impl App {
         let w = self.widgets();
         let params = Field::list("Kernel parameters", "kernel_params", &form.kernel_params, ListKind::Words)
             .hint("separated by spaces, e.g. console=ttyS0,115200");
-        let delay = Field::line("kexec delay (seconds)", "kexec.delay_seconds", &form.delay);
+        let delay_hint = format!("at least {MIN_KEXEC_DELAY_SECONDS}: the SSH session that ran kexec/run closes first");
+        let delay = Field::line("kexec delay (seconds)", "kexec.delay_seconds", &form.delay).hint(&delay_hint);
         let flags = Field::list("Extra kexec flags", "kexec.extra_flags", &form.extra_flags, ListKind::Words)
             .one_line()
             .hint("separated by spaces");
