@@ -367,9 +367,11 @@ fn check_session_closes_first(shell: &Shell) {
     assert_eq!(calls.len(), 2, "{what}: kexec calls: {calls:?}");
     assert_eq!(calls[1].first().map(String::as_str), Some("-e"), "{what}: kexec calls: {calls:?}");
     let saw = fs::read_to_string(&seen).unwrap_or_else(|e| panic!("{what}: the stub's record of -e: {e}"));
-    let mut saw = saw.split_whitespace();
-    assert_eq!(saw.next(), Some("after-the-session"), "{what}: kexec -e started before the session was over");
-    for (fd, target) in ["stdout", "stderr"].iter().zip(saw) {
+    let [when, stdout_target, stderr_target] = saw.split_whitespace().collect::<Vec<_>>()[..] else {
+        panic!("{what}: the stub's record of -e is not `WHEN STDOUT STDERR`: {saw:?}");
+    };
+    assert_eq!(when, "after-the-session", "{what}: kexec -e started before the session was over");
+    for (fd, target) in [("stdout", stdout_target), ("stderr", stderr_target)] {
         assert!(!target.starts_with("pipe:"), "{what}: kexec -e still holds the session's {fd} ({target})");
     }
     println!(
