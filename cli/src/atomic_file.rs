@@ -6,6 +6,10 @@
 //! reduced by the umask), is synced before the rename, and the directory is synced after it. The rename replaces
 //! whatever name was there, a symbolic link included, rather than following it. The directory is held as a
 //! descriptor, which is what lets the agent write below a target root without walking a path twice.
+//!
+//! The syncs make the file survive a power cut once the call returns. [`Durability::Unsynced`] skips them, for a
+//! large output that running the command again makes again (`customize`, unless `--sync`): readers still see the old
+//! file or the whole new one, but a crash in the moments after can leave the new name short, as after `cp`.
 
 use std::fs::File;
 use std::io::Write;
@@ -27,6 +31,15 @@ pub struct AtomicFile {
     shown: PathBuf,
     file: File,
     committed: bool,
+}
+
+/// Whether [`AtomicFile::commit_as`] waits until the file and its name are on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Synced before the rename, and the directory after it: the default, and the agent's only kind.
+    Synced,
+    /// Renamed at once, the disk written back in the kernel's own time (as `cp`, gzip and coreos-installer do).
+    Unsynced,
 }
 
 /// Temporary names differ within one process by this counter, and between processes by the process id.
@@ -85,19 +98,28 @@ impl AtomicFile {
     }
 
     /// Sets the mode, syncs, and renames the file into place.
-    pub fn commit(mut self, mode: u32) -> Result<()> {
+    pub fn commit(self, mode: u32) -> Result<()> {
+        self.commit_as(mode, Durability::Synced)
+    }
+
+    /// Sets the mode, syncs if `durability` says so, and renames the file into place.
+    pub fn commit_as(mut self, mode: u32, durability: Durability) -> Result<()> {
         let shown = self.shown.display().to_string();
         rustix::fs::fchmod(&self.file, Mode::from_raw_mode(mode))
             .map_err(std::io::Error::from)
             .with_context(|| format!("setting the mode of {shown}"))?;
-        self.file.sync_all().with_context(|| format!("writing {shown}"))?;
+        if durability == Durability::Synced {
+            self.file.sync_all().with_context(|| format!("writing {shown}"))?;
+        }
         rustix::fs::renameat(&self.dir, self.tmp_name.as_str(), &self.dir, self.name.as_str())
             .map_err(std::io::Error::from)
             .with_context(|| format!("writing {shown}"))?;
         self.committed = true;
-        // The rename is durable once the directory is; some file systems cannot sync a directory, and the file
-        // itself is complete either way, so a failure here is not one of the write.
-        let _ = rustix::fs::fsync(&self.dir);
+        if durability == Durability::Synced {
+            // The rename is durable once the directory is; some file systems cannot sync a directory, and the file
+            // itself is complete either way, so a failure here is not one of the write.
+            let _ = rustix::fs::fsync(&self.dir);
+        }
         Ok(())
     }
 }

@@ -7,6 +7,7 @@ use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use nixos_images_core::render::ArtifactKind;
 
+use crate::atomic_file::Durability;
 use crate::request_args::RequestArgs;
 
 #[derive(Debug, Parser)]
@@ -135,6 +136,8 @@ pub struct CustomizeKexecArgs {
     #[arg(long, value_name = "PATH")]
     pub agent: Option<PathBuf>,
     #[command(flatten)]
+    pub sync: SyncArg,
+    #[command(flatten)]
     pub request: RequestArgs,
 }
 
@@ -147,7 +150,30 @@ pub struct CustomizeInitrdArgs {
     #[arg(long, short = 'o', value_name = "OUT")]
     pub output: PathBuf,
     #[command(flatten)]
+    pub sync: SyncArg,
+    #[command(flatten)]
     pub request: RequestArgs,
+}
+
+// `customize`'s outputs are made again by running it again, so by default it does not wait for the disk, as `cp` and
+// coreos-installer do not (gzip's `--synchronous` and rsync's `--fsync` are the same choice). A plain comment: clap
+// would take a doc comment of a flattened struct for the subcommand's about.
+#[derive(Debug, Args)]
+pub struct SyncArg {
+    /// Wait until OUT is on disk before putting it in place. Without it, OUT appears whole or not at all, but a power
+    /// cut just after can leave it short; with it, the run takes as long as the disk needs to write OUT
+    #[arg(long)]
+    pub sync: bool,
+}
+
+impl SyncArg {
+    pub fn durability(&self) -> Durability {
+        if self.sync {
+            Durability::Synced
+        } else {
+            Durability::Unsynced
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ pub mod atomic_file;
 pub mod cli;
 pub mod cmd;
 pub mod errors;
+pub mod file_copy;
 pub mod output;
 pub mod request_args;
 pub mod splice;

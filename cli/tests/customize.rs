@@ -459,3 +459,112 @@ fn initrd_gets_the_overlay_appended() {
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: bad: not an initrd"));
     assert!(!dir.path().join("bad.custom").exists());
 }
+
+/// Where the file system can share blocks, the initrd's copy is a reflink: the output's extents below the appended
+/// overlay are the input's own (btrfs in a loop file, in a private mount namespace). Across file systems (tmpfs to
+/// the test's directory), where neither a reflink nor `copy_file_range` can work, the kernel's fallbacks copy it
+/// (with `--sync`: in chunks, each one's writeback started at once).
+#[test]
+fn initrd_is_reflinked_where_the_file_system_shares_blocks_and_copied_across_file_systems() {
+    if !Prerequisites::new().root().tool("unshare").tool("mkfs.btrfs").tool("filefrag").tool("mount").met() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Several extents' worth, not a multiple of the block size: the last, partial block is the one the overlay's
+    // write makes the file's own.
+    let mut initrd = b"070701".to_vec();
+    initrd.extend(random(7, (24 << 20) + 1234));
+    std::fs::write(d.join("initrd"), &initrd).unwrap();
+    let request = REQUEST.replace("kexec", "netboot");
+    std::fs::write(d.join("request.toml"), &request).unwrap();
+    let img = std::fs::File::create(d.join("btrfs.img")).unwrap();
+    img.set_len(256 << 20).unwrap();
+    drop(img);
+    let mkfs = Command::new("mkfs.btrfs").args(["-q", "-f"]).arg(d.join("btrfs.img")).output().unwrap();
+    assert!(mkfs.status.success(), "mkfs.btrfs: {}", String::from_utf8_lossy(&mkfs.stderr));
+    std::fs::create_dir(d.join("btrfs")).unwrap();
+    std::fs::create_dir(d.join("tmpfs")).unwrap();
+    let script = r#"set -eu
+        mount -o loop btrfs.img btrfs
+        mount -t tmpfs tmpfs tmpfs
+        cp initrd btrfs/initrd
+        cp initrd tmpfs/initrd
+        "$BIN" customize initrd btrfs/initrd -o btrfs/initrd.custom -r request.toml
+        filefrag -v btrfs/initrd.custom >filefrag.txt
+        cp btrfs/initrd.custom reflinked
+        "$BIN" customize initrd tmpfs/initrd -o across -r request.toml --sync"#;
+    let run = Command::new("unshare").args(["-m", "sh", "-c", script]).env("BIN", BIN).current_dir(d).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+
+    let req = Request::parse(&request, RequestFormat::Toml).unwrap().validate().unwrap();
+    let want = [initrd.clone(), overlay::render(&req).files[0].contents.clone()].concat();
+    for name in ["reflinked", "across"] {
+        let got = std::fs::read(d.join(name)).unwrap();
+        assert!(
+            got == want,
+            "{name}: not the input followed by the overlay ({} bytes, want {})",
+            got.len(),
+            want.len()
+        );
+    }
+    // filefrag -v: "   1:        1..    4882:      15617..     20498:   4882:       3329: last,shared,eof".
+    let report = std::fs::read_to_string(d.join("filefrag.txt")).unwrap();
+    let block: u64 = report
+        .split("blocks of ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no block size in filefrag's report:\n{report}"));
+    let shared_blocks: u64 = report
+        .lines()
+        .filter(|l| l.trim_start().split(':').next().is_some_and(|n| n.parse::<u32>().is_ok()))
+        .filter(|l| l.rsplit(':').next().is_some_and(|flags| flags.split(',').any(|f| f.trim() == "shared")))
+        .map(|l| l.split(':').nth(3).and_then(|len| len.trim().parse::<u64>().ok()).expect("an extent's length"))
+        .sum();
+    let whole_input_blocks = initrd.len() as u64 / block;
+    assert!(
+        shared_blocks >= whole_input_blocks,
+        "{shared_blocks} blocks shared with the input, want its {whole_input_blocks} whole blocks:\n{report}"
+    );
+}
+
+/// `customize` waits for the disk only when asked: `--sync` syncs the output before the rename and its directory
+/// after; without it, neither is synced (as after `cp`). Seen in the system calls, with strace, for both kinds.
+#[test]
+fn customize_syncs_the_output_only_with_sync() {
+    if !Prerequisites::new().tool("strace").tool("tar").met() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut initrd = b"070701".to_vec();
+    initrd.extend(random(8, 3 << 20));
+    std::fs::write(d.join("initrd"), &initrd).unwrap();
+    std::fs::write(d.join("netboot.toml"), REQUEST.replace("kexec", "netboot")).unwrap();
+    std::fs::write(d.join("kexec.toml"), REQUEST).unwrap();
+    let tarball = release_tarball(&Release::new(9, 200_000, 50_000, 3), Gz::TarZ, d);
+    let tarball = tarball.to_str().unwrap();
+    let syncs = |args: &[&str]| -> Vec<String> {
+        let out = Command::new("strace")
+            .args(["-f", "-qq", "-e", "trace=fsync,fdatasync,sync_file_range,syncfs,sync", "-o", "trace.txt"])
+            .args([BIN, "customize"])
+            .args(args)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        std::fs::read_to_string(d.join("trace.txt")).unwrap().lines().map(str::to_string).collect()
+    };
+    for args in [
+        ["initrd", "initrd", "-o", "initrd.custom", "-r", "netboot.toml"],
+        ["kexec-tarball", tarball, "-o", "custom.tar.gz", "-r", "kexec.toml"],
+    ] {
+        let unsynced = syncs(&args);
+        assert!(unsynced.is_empty(), "{args:?} synced without --sync: {unsynced:?}");
+        let synced = syncs(&[&args[..], &["--sync"]].concat());
+        assert_eq!(synced.len(), 2, "{args:?} --sync: want the file's fsync and the directory's: {synced:?}");
+        assert!(synced.iter().all(|l| l.contains("fsync(") && l.ends_with("= 0")), "{args:?} --sync: {synced:?}");
+    }
+    assert_eq!(std::fs::read(d.join("initrd.custom")).unwrap()[..initrd.len()], initrd[..]);
+}

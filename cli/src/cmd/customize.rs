@@ -4,7 +4,7 @@
 //! errors are the caller's.
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Seek, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -14,6 +14,7 @@ use nixos_images_core::render::{overlay, ArtifactKind};
 use crate::atomic_file::AtomicFile;
 use crate::cli::{CustomizeArgs, CustomizeCmd, CustomizeInitrdArgs, CustomizeKexecArgs};
 use crate::errors::UsageError;
+use crate::file_copy;
 use crate::splice::{self, Additions, Corrupt, StreamedFile};
 
 pub fn run(args: &CustomizeArgs) -> Result<()> {
@@ -74,7 +75,7 @@ fn kexec_tarball(args: &CustomizeKexecArgs) -> Result<()> {
     }
     buffered.flush().with_context(|| format!("writing {out_name}"))?;
     drop(buffered);
-    out.commit(0o644)
+    out.commit_as(0o644, args.sync.durability())
 }
 
 /// Magic numbers an initrd may start with: a newc/crc cpio, or a compression format the kernel unpacks.
@@ -102,10 +103,11 @@ fn initrd(args: &CustomizeInitrdArgs) -> Result<()> {
             "not an initrd: it starts with neither a cpio header nor a compression format the kernel unpacks",
         ));
     }
-    input.rewind().with_context(|| format!("reading {}", args.input.display()))?;
     let mut out = AtomicFile::create(&args.output)?;
-    std::io::copy(&mut input, out.file()).with_context(|| format!("copying {}", args.input.display()))?;
+    let durability = args.sync.durability();
+    file_copy::copy_whole_file(&mut input, out.file(), durability)
+        .with_context(|| format!("copying {} to {}", args.input.display(), args.output.display()))?;
     // The kernel unpacks concatenated compressed archives in order; ours comes last, so its files win.
     out.write_all(&overlay.files[0].contents).with_context(|| format!("writing {}", args.output.display()))?;
-    out.commit(0o644)
+    out.commit_as(0o644, durability)
 }
