@@ -458,6 +458,15 @@ fn initrd_gets_the_overlay_appended() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: bad: not an initrd"));
     assert!(!dir.path().join("bad.custom").exists());
+    // Not a regular file (a directory; a pipe or a device alike): refused, nothing written.
+    for input in ["x", "/dev/null"] {
+        let out = customize(&["initrd", input, "-o", "bad.custom"], dir.path());
+        assert_eq!(out.status.code(), Some(2), "{input}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with(&format!("error: {input}: not a regular file")), "{input}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{input}: {stderr}");
+        assert!(!dir.path().join("bad.custom").exists());
+    }
 }
 
 /// Where the file system can share blocks, the initrd's copy is a reflink: the output's extents below the appended

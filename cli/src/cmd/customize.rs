@@ -95,6 +95,13 @@ fn initrd(args: &CustomizeInitrdArgs) -> Result<()> {
     let req = args.request.to_valid_request()?;
     let overlay = overlay::render(&req);
     let mut input = open_input(&args.input)?;
+    // The copy needs a file it can read from the start again (and a reflink, one it can share blocks of).
+    if !input.metadata().with_context(|| format!("reading {}", args.input.display()))?.is_file() {
+        return Err(bad_input(
+            &args.input,
+            "not a regular file (a directory, device or pipe cannot be an initrd here)",
+        ));
+    }
     let mut head = Vec::with_capacity(8);
     (&mut input).take(8).read_to_end(&mut head).with_context(|| format!("reading {}", args.input.display()))?;
     if !INITRD_MAGIC.iter().any(|(magic, _)| head.starts_with(magic)) {
